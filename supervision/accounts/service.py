@@ -1,0 +1,113 @@
+"""Staff sign-in: argon2id password hashes, random session tokens stored as SHA-256."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlmodel import Session, select
+
+from supervision.accounts.models import StaffSession, StaffUser
+from supervision.core import audit
+from supervision.core.errors import Conflict, Invalid, Problem, Unauthorized
+
+_hasher = PasswordHasher()
+MIN_PASSWORD = 10
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str,
+    now: dt.datetime,
+    actor: str,
+) -> StaffUser:
+    problems = []
+    if len(password) < MIN_PASSWORD:
+        problems.append(Problem("password", f"at least {MIN_PASSWORD} characters"))
+    if role not in ("officer", "admin"):
+        problems.append(Problem("role", "officer or admin"))
+    if not username or not username.isascii() or " " in username:
+        problems.append(Problem("username", "ASCII letters, digits and punctuation, no spaces"))
+    if problems:
+        raise Invalid("cannot create the user", problems)
+    if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
+        raise Conflict(f"user {username} exists", "already_exists")
+    user = StaffUser(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=_hasher.hash(password),
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="create",
+        entity="staff_user",
+        key=username,
+        before=None,
+        after={"username": username, "role": role, "display_name": user.display_name},
+    )
+    session.flush()
+    return user
+
+
+def login(
+    session: Session, *, username: str, password: str, now: dt.datetime, hours: int
+) -> tuple[str, StaffUser]:
+    """Check the password and open a session; returns the token (shown once) and the user."""
+    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+    try:
+        if user is None or not user.active:
+            raise VerifyMismatchError
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        raise Unauthorized("wrong username or password") from None
+    token = secrets.token_urlsafe(32)
+    assert user.id is not None
+    session.add(
+        StaffSession(
+            token_sha256=token_sha256(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+    )
+    session.flush()
+    return token, user
+
+
+def user_for_token(session: Session, token: str, now: dt.datetime) -> StaffUser:
+    row = session.exec(
+        select(StaffUser, StaffSession)
+        .join(StaffSession, StaffSession.user_id == StaffUser.id)  # type: ignore[arg-type]
+        .where(StaffSession.token_sha256 == token_sha256(token))
+    ).first()
+    if row is None:
+        raise Unauthorized("unknown or expired session")
+    user, sess = row
+    if sess.revoked_at is not None or sess.expires_at <= now or not user.active:
+        raise Unauthorized("unknown or expired session")
+    return user
+
+
+def logout(session: Session, token: str, now: dt.datetime) -> None:
+    sess = session.exec(select(StaffSession).where(StaffSession.token_sha256 == token_sha256(token))).first()
+    if sess and sess.revoked_at is None:
+        sess.revoked_at = now
+        session.add(sess)
+        session.flush()

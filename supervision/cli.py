@@ -1,0 +1,212 @@
+"""The ``supervision`` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import text
+
+from supervision.core.clock import SystemClock
+from supervision.core.errors import DomainError
+from supervision.settings import get_settings
+
+app = typer.Typer(
+    help="Supervision of off-campus training institutions (校外培训监管).", no_args_is_help=True
+)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+err = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
+
+
+def _fail(e: DomainError) -> None:
+    err.print(f"[red]{e.code}[/red]: {e.detail}")
+    for p in e.problems:
+        err.print(f"  {p.loc}: {p.msg}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from supervision.db import migrate as run
+
+    run()
+    err.print("schema is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the web application (API docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "supervision.main:app_factory",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command("demo-data")
+def demo_data(
+    count: Annotated[int, typer.Option(help="institutions to generate")] = 2000,
+    seed: Annotated[int, typer.Option()] = 2026,
+    out: Annotated[Path | None, typer.Option(help="write JSON lines here instead of loading")] = None,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="load only into an empty registry")] = False,
+) -> None:
+    """Generate a realistic Tianhe registry, deterministic by seed; load it (or write it with --out)."""
+    from supervision.db import get_engine
+    from supervision.registry import demo
+    from supervision.registry.io import Record, import_records
+
+    if out is not None:
+        demo.write_jsonl(out, count, seed)
+        err.print(f"wrote {count} institutions to {out}")
+        return
+    engine = get_engine()
+    if if_empty:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT EXISTS (SELECT 1 FROM institution)")).scalar_one():
+                err.print("registry already has data; demo data not loaded")
+                return
+    with _progress() as bar:
+        task = bar.add_task("demo registry", total=count)
+        records = (Record(f"demo[{i}]", d) for i, d in enumerate(demo.generate(count, seed)))
+        report = import_records(
+            engine,
+            records,
+            actor="system:demo-data",
+            now=SystemClock().now(),
+            progress=lambda n: bar.advance(task, n),
+        )
+    err.print(
+        f"imported {report.imported}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {len(report.rejected)}"
+    )
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="a .json or .jsonl file, or a folder of CSV tables")],
+    report_file: Annotated[
+        Path | None, typer.Option("--report", help="write the full report as JSON")
+    ] = None,
+) -> None:
+    """Import institutions. Bad records are listed with their line and field; good ones are stored."""
+    from supervision.db import get_engine
+    from supervision.registry.io import import_records, read_source
+
+    if not source.exists():
+        err.print(f"[red]no such file or folder: {source}[/red]")
+        raise typer.Exit(2)
+    try:
+        records = list(read_source(source))
+        with _progress() as bar:
+            task = bar.add_task(f"importing {source.name}", total=len(records))
+            report = import_records(
+                get_engine(),
+                records,
+                actor="cli:import",
+                now=SystemClock().now(),
+                progress=lambda n: bar.advance(task, n),
+            )
+    except DomainError as e:
+        _fail(e)
+        return
+    for loc, problems in report.rejected[:200]:
+        err.print(f"[yellow]rejected[/yellow] {loc}")
+        for p in problems:
+            err.print(f"    {p.loc}: {p.msg}")
+    if len(report.rejected) > 200:
+        err.print(f"... and {len(report.rejected) - 200} more rejected records (see --report)")
+    if report_file:
+        report_file.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    err.print(
+        f"imported {report.imported}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {len(report.rejected)}"
+    )
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    target: Annotated[Path, typer.Argument(help="a file (.jsonl/.json) or a folder for CSV tables")],
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl, json or csv")] = None,
+) -> None:
+    """Export the whole registry in the import formats."""
+    from supervision.db import get_engine
+    from supervision.registry.io import export as run
+
+    fmt = fmt or {".jsonl": "jsonl", ".json": "json"}.get(target.suffix.lower(), "csv")
+    try:
+        n = run(get_engine(), target, fmt)
+    except DomainError as e:
+        _fail(e)
+        return
+    err.print(f"exported {n} institutions to {target} ({fmt})")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="officer or admin")] = "officer",
+    display_name: Annotated[str, typer.Option()] = "",
+    password: Annotated[str | None, typer.Option(help="read from the terminal when omitted")] = None,
+) -> None:
+    """Create a staff account."""
+    from supervision.accounts import service as accounts
+    from supervision.db import session_scope
+
+    if password is None:
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    try:
+        with session_scope() as session:
+            accounts.create_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+                now=dt.datetime.now(dt.UTC),
+                actor="cli",
+            )
+    except DomainError as e:
+        _fail(e)
+    err.print(f"created {role} {username}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

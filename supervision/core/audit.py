@@ -1,0 +1,78 @@
+"""The audit log (审计日志): who changed what, when, with the record before and after.
+
+Append-only: a database trigger (created by the first migration) refuses UPDATE, DELETE and TRUNCATE.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, Session, SQLModel
+
+from supervision.core import models as _models  # noqa: F401  (naming convention)
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+class AuditLog(SQLModel, table=True):
+    """审计日志 — one row per change."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    entity: str = Field(sa_column=Column(Text, nullable=False))
+    entity_key: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    request_id: str | None = Field(default=None, sa_column=Column(Text))
+
+
+def record(
+    session: Session,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    session.add(
+        AuditLog(
+            at=at,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_key=key,
+            before=before,
+            after=after,
+            request_id=request_id_var.get(),
+        )
+    )
+
+
+APPEND_ONLY_SQL = """
+CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END $$;
+"""
+
+
+def append_only_trigger_sql(table: str) -> list[str]:
+    """SQL that makes ``table`` append-only (used by migrations)."""
+    return [
+        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_change()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()",
+    ]

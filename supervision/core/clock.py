@@ -1,0 +1,49 @@
+"""The clock, injected: no rule or job reads the wall clock on its own, so tests can pin any day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+    def today(self) -> dt.date:
+        """The business date in Asia/Shanghai."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        return self.now().astimezone(SHANGHAI).date()
+
+
+@dataclass
+class FixedClock:
+    """A pinned clock for tests and demos."""
+
+    instant: dt.datetime
+
+    def now(self) -> dt.datetime:
+        return self.instant
+
+    def today(self) -> dt.date:
+        return self.instant.astimezone(SHANGHAI).date()
+
+    @classmethod
+    def on(cls, day: dt.date, hour: int = 9) -> FixedClock:
+        return cls(dt.datetime.combine(day, dt.time(hour), SHANGHAI).astimezone(dt.UTC))
+
+
+def business_date(instant: dt.datetime) -> dt.date:
+    return instant.astimezone(SHANGHAI).date()

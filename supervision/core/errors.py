@@ -1,0 +1,83 @@
+"""Domain errors with a stable code, mapped to HTTP in one place (``supervision.main``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (a field path or ``file:line``) and what."""
+
+    loc: str
+    msg: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"loc": self.loc, "msg": self.msg}
+
+
+@dataclass
+class DomainError(Exception):
+    """An expected business outcome that stops the request. Never a 500."""
+
+    code: str
+    detail: str
+    status: int = 400
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"{self.code}: {self.detail}"]
+        lines += [f"  {p.loc}: {p.msg}" for p in self.problems]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "error": self.code,
+            "detail": self.detail,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+class Invalid(DomainError):
+    def __init__(self, detail: str, problems: list[Problem]) -> None:
+        super().__init__("invalid", detail, 422, problems)
+
+
+class NotFound(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__("not_found", detail, 404)
+
+
+class Conflict(DomainError):
+    def __init__(self, detail: str, code: str = "conflict") -> None:
+        super().__init__(code, detail, 409)
+
+
+class Unauthorized(DomainError):
+    def __init__(self, detail: str = "authentication required") -> None:
+        super().__init__("unauthorized", detail, 401)
+
+
+class Forbidden(DomainError):
+    def __init__(self, detail: str = "not allowed") -> None:
+        super().__init__("forbidden", detail, 403)
+
+
+def problems_from_pydantic(errors: list[Any], prefix: str = "") -> list[Problem]:
+    """Turn pydantic errors into problems with dotted paths (``courses[0].weekly_slots[1].end``)."""
+    out: list[Problem] = []
+    for err in errors:
+        path = prefix
+        for part in err.get("loc", ()):
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part in ("body",) and not path:
+                continue
+            else:
+                path = f"{path}.{part}" if path else str(part)
+        msg = str(err.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        out.append(Problem(path or "$", msg))
+    return out

@@ -1,0 +1,91 @@
+"""Database engine and sessions.
+
+With ``SUPERVISION_DATABASE_URL`` set, that PostgreSQL is used. Without it an embedded PostgreSQL (the
+``pgserver`` package, real PostgreSQL binaries in a wheel) is started under ``var/pgdata`` and kept running
+between commands, so ``make run`` needs nothing installed by hand. SQLite is never used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from supervision.settings import get_settings
+
+
+def embedded_url(var_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under ``var_dir/pgdata`` and return its SQLAlchemy URL."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(var_dir))
+    import pgserver  # imported lazily: only needed without a configured URL
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    pgserver.get_server(var_dir / "pgdata", cleanup_mode=None)
+    host = str(var_dir / "pgdata")
+    return f"postgresql+psycopg://postgres@/postgres?host={host}"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def database_url() -> str:
+    settings = get_settings()
+    if settings.database_url:
+        return sqlalchemy_url(settings.database_url)
+    return embedded_url(settings.var_dir)
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine(database_url())
+
+
+def make_engine(url: str) -> Engine:
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"options": "-c timezone=UTC"},
+    )
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error (CLI commands and jobs)."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    from supervision.settings import ROOT
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    cfg.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (the only way the schema changes)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)

@@ -1,0 +1,117 @@
+"""The application factory: routers, middleware, error handlers; nothing else."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from supervision.core.audit import request_id_var
+from supervision.core.clock import Clock, FixedClock, SystemClock
+from supervision.core.errors import DomainError, Invalid, problems_from_pydantic
+from supervision.core.logging import configure as configure_logging
+from supervision.settings import ROOT, Settings, get_settings
+from supervision.web import templating
+from supervision.web.api import auth, ops, public, registry
+from supervision.web.portal import pages as portal_pages
+from supervision.web.public import pages as public_pages
+from supervision.web.staff import pages as staff_pages
+
+log = logging.getLogger("supervision.http")
+
+
+def default_clock(settings: Settings) -> Clock:
+    if settings.today:
+        import datetime as dt
+
+        return FixedClock.on(dt.date.fromisoformat(settings.today))
+    return SystemClock()
+
+
+def create_app(
+    engine: Engine | None = None, clock: Clock | None = None, settings: Settings | None = None
+) -> FastAPIOffline:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPIOffline(
+        title="校外培训监管 Off-campus training supervision",
+        version="0.1.0",
+        description="Registry, rule engine, prepaid-fee escrow and public lists (double-reduction policy).",
+    )
+    if engine is None:
+        from supervision.db import get_engine
+
+        engine = get_engine()
+    app.state.engine = engine
+    app.state.clock = clock or default_clock(settings)
+    app.state.settings = settings
+
+    for router in (ops.router, auth.router, registry.router, public.router):
+        app.include_router(router)
+    for pages in (public_pages, staff_pages, portal_pages):
+        app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=ROOT / "supervision" / "web" / "static"), name="static")
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):  # type: ignore[no-untyped-def]
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        start = time.perf_counter()
+        try:
+            response: Response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers["X-Request-ID"] = rid
+        log.info(
+            "request",
+            extra={
+                "request_id": rid,
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - start) * 1000, 2),
+            },
+        )
+        return response
+
+    def wants_html(request: Request) -> bool:
+        return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+    def error_response(request: Request, err: DomainError) -> Response:
+        if wants_html(request):
+            return templating.render(request, "errors/error.html", {"error": err}, status_code=err.status)
+        return JSONResponse(err.as_dict(), status_code=err.status)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, err: DomainError) -> Response:
+        return error_response(request, err)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, err: RequestValidationError) -> Response:
+        problems = problems_from_pydantic(list(err.errors()))
+        return error_response(request, Invalid("the request is not valid", problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            err.status_code, "http_error"
+        )
+        return error_response(request, DomainError(code, str(err.detail), err.status_code))
+
+    return app
+
+
+def app_factory() -> FastAPIOffline:
+    """Entry point for ``uvicorn --factory supervision.main:app_factory``."""
+    return create_app()
+
+
+__all__ = ["create_app"]

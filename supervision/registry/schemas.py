@@ -1,0 +1,276 @@
+"""The institution document of ``formats.md`` (机构档案) as validated at the door.
+
+Unknown fields are rejected, every problem is reported at once with its field path, and a document that
+passes is stored relationally and read back identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+
+from rules.uscc import is_well_formed
+
+Nature = Literal["non_profit", "for_profit"]
+InstitutionStatus = Literal["operating", "suspended", "closed"]
+LicenceStatus = Literal["valid", "suspended", "revoked"]
+Category = Literal["subject", "non_subject"]
+Stage = Literal["preschool", "primary", "junior", "senior"]
+Mode = Literal["online", "offline"]
+EscrowMode = Literal["bank_custody", "risk_reserve"]
+SUBJECTS = (
+    "moral_law",
+    "chinese",
+    "history",
+    "geography",
+    "math",
+    "foreign_language",
+    "physics",
+    "chemistry",
+    "biology",
+)
+NON_SUBJECTS = ("sports", "arts", "science_tech", "comprehensive_practice", "other")
+Subject = Literal[
+    "moral_law",
+    "chinese",
+    "history",
+    "geography",
+    "math",
+    "foreign_language",
+    "physics",
+    "chemistry",
+    "biology",
+    "sports",
+    "arts",
+    "science_tech",
+    "comprehensive_practice",
+    "other",
+]
+
+_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_DECIMAL = re.compile(r"\d{1,9}(\.\d{1,4})?")
+
+
+def _strict_date(value: object) -> object:
+    """Dates are ``YYYY-MM-DD`` strings of real calendar days (no datetimes, no numbers)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value} is not a real date") from exc
+
+
+def _strict_time(value: object) -> object:
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        raise ValueError("must be a time written HH:MM (00:00 to 23:59)")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_strict_date)]
+Time = Annotated[str, BeforeValidator(_strict_time)]
+Code = Annotated[str, Field(pattern=_CODE.pattern)]
+Fen = Annotated[int, Field(strict=True, ge=0, le=10**15)]
+PositiveInt = Annotated[int, Field(strict=True, ge=1, le=100_000)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+class Scope(Doc):
+    categories: list[Category] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1)
+    modes: list[Mode] = Field(min_length=1)
+
+
+class LicenceDoc(Doc):
+    number: Annotated[str, Field(min_length=3, max_length=64)]
+    first_approved_on: Date
+    issued_on: Date
+    valid_until: Date
+    status: LicenceStatus
+    scope: Scope
+
+    @field_validator("number")
+    @classmethod
+    def _lenient_number(cls, v: str) -> str:
+        """Licence numbers vary by issuer (教民…号, 粤教民…); accept them leniently, trim spaces."""
+        v = v.strip()
+        if not v or any(c.isspace() for c in v):
+            raise ValueError("licence number must not contain spaces")
+        return v
+
+    @model_validator(mode="after")
+    def _dates(self) -> LicenceDoc:
+        if self.valid_until < self.issued_on:
+            raise ValueError("valid_until is before issued_on")
+        if self.issued_on < self.first_approved_on:
+            raise ValueError("issued_on is before first_approved_on")
+        return self
+
+
+class EscrowDoc(Doc):
+    mode: EscrowMode | None
+    bank: Annotated[str, Field(max_length=100)] | None = None
+    account_last4: Annotated[str, Field(pattern=r"^\d{4}$")] | None = None
+
+
+class PremisesDoc(Doc):
+    code: Code
+    address: Text200
+    area_m2: str
+    max_concurrent_students: PositiveInt
+
+    @field_validator("area_m2", mode="before")
+    @classmethod
+    def _decimal_string(cls, v: object) -> str:
+        if not isinstance(v, str) or not _DECIMAL.fullmatch(v):
+            raise ValueError('must be a decimal string such as "320.5" (not a number, at most 4 decimals)')
+        try:
+            if Decimal(v) <= 0:
+                raise ValueError("must be greater than 0")
+        except InvalidOperation as exc:
+            raise ValueError("not a decimal") from exc
+        return v
+
+
+class TeacherDoc(Doc):
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=50)]
+    has_teacher_certificate: StrictBool
+    serving_school_teacher: StrictBool
+
+
+class Term(Doc):
+    start: Date
+    end: Date
+
+    @model_validator(mode="after")
+    def _order(self) -> Term:
+        if self.end < self.start:
+            raise ValueError("term end is before its start")
+        return self
+
+
+class Slot(Doc):
+    weekday: Annotated[int, Field(strict=True, ge=1, le=7)]
+    start: Time
+    end: Time
+
+    @model_validator(mode="after")
+    def _order(self) -> Slot:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class SessionDoc(Doc):
+    date: Date
+    start: Time
+    end: Time
+
+    @model_validator(mode="after")
+    def _order(self) -> SessionDoc:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Package(Doc):
+    code: Code
+    lessons: PositiveInt
+    months: Annotated[int, Field(strict=True, ge=1, le=120)]
+    price_fen: Fen
+
+
+class CourseDoc(Doc):
+    code: Code
+    title: Text200
+    category: Category
+    subject: Subject
+    stages: list[Stage] = Field(min_length=1)
+    mode: Mode
+    class_size_max: PositiveInt
+    lesson_minutes: Annotated[int, Field(strict=True, ge=1, le=600)]
+    price_per_lesson_fen: Fen
+    teacher_codes: list[Code]
+    term: Term
+    weekly_slots: list[Slot]
+    sessions: list[SessionDoc]
+    prepaid_packages: list[Package]
+
+    @model_validator(mode="after")
+    def _subject_matches_category(self) -> CourseDoc:
+        is_subject = self.subject in SUBJECTS
+        if is_subject != (self.category == "subject"):
+            raise ValueError(
+                f"subject {self.subject!r} is {'a' if is_subject else 'not a'} subject discipline "
+                f"but category is {self.category!r}"
+            )
+        return self
+
+
+class InstitutionDoc(Doc):
+    uscc: str
+    name: Text200
+    nature: Nature
+    status: InstitutionStatus
+    district: Annotated[str, Field(min_length=1, max_length=50)]
+    grid: Annotated[str, Field(min_length=1, max_length=50)]
+    address: Text200
+    licence: LicenceDoc | None
+    escrow: EscrowDoc | None
+    premises: list[PremisesDoc]
+    teachers: list[TeacherDoc]
+    courses: list[CourseDoc]
+
+    @field_validator("uscc", mode="before")
+    @classmethod
+    def _uscc(cls, v: object) -> str:
+        if not isinstance(v, str) or not is_well_formed(v):
+            raise ValueError(
+                "a unified social credit code is 18 characters from 0-9 A-H J-N P-R T U W-Y (GB 32100-2015)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _codes(self) -> InstitutionDoc:
+        problems: list[str] = []
+        teacher_codes = {t.code for t in self.teachers}
+        for kind, codes in (
+            ("premises", [p.code for p in self.premises]),
+            ("teacher", [t.code for t in self.teachers]),
+            ("course", [c.code for c in self.courses]),
+            ("package", [k.code for c in self.courses for k in c.prepaid_packages]),
+        ):
+            dup = sorted({c for c in codes if codes.count(c) > 1})
+            if dup:
+                problems.append(f"{kind} codes must be unique within the institution: {', '.join(dup)}")
+        for i, course in enumerate(self.courses):
+            unknown = [c for c in course.teacher_codes if c not in teacher_codes]
+            if unknown:
+                problems.append(f"courses[{i}].teacher_codes names unknown teachers: {', '.join(unknown)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def to_document(self) -> dict[str, object]:
+        """The canonical JSON-able document (dates and times as strings)."""
+        return self.model_dump(mode="json")

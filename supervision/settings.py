@@ -1,0 +1,33 @@
+"""Settings from the environment (prefix ``SUPERVISION_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUPERVISION_", extra="ignore")
+
+    database_url: str | None = None
+    """PostgreSQL URL. Unset: an embedded PostgreSQL kept under ``var_dir``."""
+    var_dir: Path = ROOT / "var"
+    jurisdiction: str = "440106"
+    """Jurisdiction code whose rule parameters and calendars apply (Tianhe district by default)."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_upload_bytes: int = 60 * 1024 * 1024
+    staff_session_hours: int = 12
+    today: str | None = None
+    """Pin the business date (YYYY-MM-DD), for demos and tests. Unset: today in Asia/Shanghai."""
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

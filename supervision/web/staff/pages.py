@@ -1,0 +1,109 @@
+"""The enforcement console (监管工作台): sign-in and the registry."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import text
+
+from supervision.accounts import service as accounts
+from supervision.core.errors import Unauthorized
+from supervision.registry import queries
+from supervision.registry import service as registry
+from supervision.web.deps import SESSION_COOKIE, ClockDep, DbSession, current_staff, staff_token
+from supervision.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+
+def _user_or_redirect(request: Request, session: DbSession, clock: ClockDep):  # type: ignore[no-untyped-def]
+    try:
+        return current_staff(request, session, clock)
+    except Unauthorized:
+        return None
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return render(request, "staff/login.html", {})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    username: str = Form(...),
+    password: str = Form(...),
+) -> Response:
+    hours = request.app.state.settings.staff_session_hours
+    try:
+        token, _ = accounts.login(session, username=username, password=password, now=clock.now(), hours=hours)
+    except Unauthorized:
+        return render(request, "staff/login.html", {"error": "用户名或密码不正确"}, status_code=401)
+    response = RedirectResponse("/staff", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=hours * 3600)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, clock: ClockDep) -> Response:
+    token = staff_token(request)
+    if token:
+        accounts.logout(session, token, clock.now())
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def index(
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    q: str | None = Query(None, max_length=100),
+    page: int = Query(1, ge=1),
+) -> Response:
+    user = _user_or_redirect(request, session, clock)
+    if user is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    page_size = 50
+    total, items = queries.search(
+        session, q=q, grid=None, category=None, status=None, limit=page_size, offset=(page - 1) * page_size
+    )
+    total_all = session.execute(text("SELECT count(*) FROM institution")).scalar_one()
+    return render(
+        request,
+        "staff/index.html",
+        {
+            "user": user,
+            "q": q,
+            "items": items,
+            "total": total,
+            "total_all": total_all,
+            "page": page,
+            "page_size": page_size,
+        },
+    )
+
+
+@router.get("/institutions/{uscc}", response_class=HTMLResponse)
+def institution(uscc: str, request: Request, session: DbSession, clock: ClockDep) -> Response:
+    user = _user_or_redirect(request, session, clock)
+    if user is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    doc = registry.get(session, uscc)
+    audit = session.execute(
+        text(
+            "SELECT at, actor, action FROM audit_log WHERE entity = 'institution' AND entity_key = :u"
+            " ORDER BY id DESC LIMIT 50"
+        ),
+        {"u": uscc},
+    ).all()
+    return render(
+        request,
+        "staff/institution.html",
+        {"user": user, "doc": doc, "doc_json": json.dumps(doc, ensure_ascii=False, indent=2), "audit": audit},
+    )

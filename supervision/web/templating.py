@@ -1,0 +1,29 @@
+"""Jinja2 templates shared by the public site, the portal and the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from supervision.settings import ROOT
+
+templates = Jinja2Templates(directory=ROOT / "templates")
+
+
+def fen(value: int | None) -> str:
+    """Integer fen as yuan with two decimals (¥1,234.50), exactly, without floats."""
+    if value is None:
+        return "—"
+    sign = "-" if value < 0 else ""
+    yuan, cents = divmod(abs(value), 100)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+templates.env.filters["fen"] = fen
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

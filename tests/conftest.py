@@ -1,0 +1,171 @@
+"""Test fixtures: a real PostgreSQL, migrated once per test session (per xdist worker).
+
+Service tests run inside a transaction that is rolled back; HTTP tests talk over real sockets to a uvicorn
+server on the same (throw-away) test database and use data of their own (unique credit codes).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+import json
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from rules.uscc import check_character
+from supervision.core.clock import FixedClock
+from supervision.db import embedded_url, make_engine, migrate, sqlalchemy_url
+from supervision.settings import ROOT, Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TODAY = dt.date(2026, 11, 30)
+
+
+def _server_url() -> str:
+    url = os.environ.get("SUPERVISION_TEST_DATABASE_URL")
+    if url:
+        return sqlalchemy_url(url)
+    return embedded_url(ROOT / "var" / "test")
+
+
+@pytest.fixture(scope="session")
+def database_url(worker_id: str) -> Iterator[str]:
+    """A fresh database for this test session, migrated to head, dropped at the end."""
+    base = make_url(_server_url())
+    name = f"sv_test_{worker_id}_{os.getpid()}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    migrate(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test (savepoints for inner commits)."""
+    conn = engine.connect()
+    outer = conn.begin()
+    s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield s
+    finally:
+        s.close()
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock.on(TODAY)
+
+
+# ------------------------------------------------------------------------------------------ live server
+
+
+class LiveServer:
+    def __init__(self, engine: Engine) -> None:
+        from supervision.main import create_app
+
+        self.clock = FixedClock.on(TODAY)
+        settings = Settings(log_json=True, log_level="WARNING")
+        self.app = create_app(engine=engine, clock=self.clock, settings=settings)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live(engine: Engine) -> Iterator[LiveServer]:
+    server = LiveServer(engine)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(live: LiveServer) -> Iterator[httpx.Client]:
+    live.clock.instant = FixedClock.on(TODAY).instant
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        yield client
+
+
+_staff_counter = itertools.count()
+
+
+@pytest.fixture
+def staff(live: LiveServer, engine: Engine, http: httpx.Client) -> httpx.Client:
+    """An HTTP client signed in as a freshly created officer."""
+    from supervision.accounts import service as accounts
+
+    username = f"officer{os.getpid()}x{next(_staff_counter)}"
+    with Session(engine) as s:
+        accounts.create_user(s, username=username, password="correct horse battery", role="officer",
+                             display_name="测试执法员", now=live.clock.now(), actor="test")
+        s.commit()
+    r = http.post("/api/v1/auth/login", json={"username": username, "password": "correct horse battery"})
+    assert r.status_code == 200, r.text
+    http.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    return http
+
+
+# ------------------------------------------------------------------------------------------ builders
+
+_rng = random.Random()
+_ALNUM = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def new_uscc(prefix: str = "52440106") -> str:
+    """A fresh credit code with a correct check character (unique per call, across test processes)."""
+    body = prefix + "".join(_rng.choice(_ALNUM) for _ in range(17 - len(prefix)))
+    return body + check_character(body)
+
+
+def example_document(**changes: Any) -> dict[str, Any]:
+    """The institution document of ``formats.md`` with a fresh credit code (and any top-level changes)."""
+    doc: dict[str, Any] = json.loads((FIXTURES / "institution.json").read_text(encoding="utf-8"))
+    doc["uscc"] = new_uscc()
+    doc["licence"]["number"] = f"教民1440106{_rng.randrange(10**9):09d}号"
+    doc.update(copy.deepcopy(changes))
+    return doc
