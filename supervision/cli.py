@@ -181,10 +181,19 @@ def users_create(
     role: Annotated[str, typer.Option(help="officer or admin")] = "officer",
     display_name: Annotated[str, typer.Option()] = "",
     password: Annotated[str | None, typer.Option(help="read from the terminal when omitted")] = None,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing if the user exists")] = False,
 ) -> None:
     """Create a staff account."""
+    from sqlmodel import select
+
     from supervision.accounts import service as accounts
+    from supervision.accounts.models import StaffUser
     from supervision.db import session_scope
+
+    if if_missing:
+        with session_scope() as session:
+            if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
+                return
 
     if password is None:
         password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")

@@ -84,7 +84,7 @@ def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
     return cfg
 
 
-def migrate(url: str | None = None, revision: str = "head") -> None:
+def migrate(url: str | None = None, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (the only way the schema changes)."""
     from alembic import command
 

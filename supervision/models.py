@@ -1,6 +1,7 @@
 """Every table of the service, imported in one place so Alembic and the tests see the whole schema."""
 
 from supervision.accounts.models import StaffSession, StaffUser
+from supervision.compliance.models import Finding, RuleRun
 from supervision.core.audit import AuditLog
 from supervision.registry.models import (
     Course,
@@ -16,12 +17,14 @@ from supervision.registry.models import (
 __all__ = [
     "AuditLog",
     "Course",
+    "Finding",
     "CourseSession",
     "CourseSlot",
     "Institution",
     "Licence",
     "Premises",
     "PrepaidPackage",
+    "RuleRun",
     "StaffSession",
     "StaffUser",
     "Teacher",

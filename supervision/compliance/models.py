@@ -1,0 +1,82 @@
+"""Rule runs (规则运行) and the findings (发现问题) they produce, with their lifecycle.
+
+A finding is identified by (institution, rule, subject). A run opens new findings, keeps unchanged ones
+(their first-seen date stays), refreshes the message and trace of ones still produced, and resolves the
+ones it no longer produces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from supervision.core import models as _models  # noqa: F401  (naming convention)
+
+
+class RuleRun(SQLModel, table=True):
+    """规则运行 — one evaluation of the registry (or of one institution) as of a date."""
+
+    __tablename__ = "rule_run"
+    __table_args__ = (CheckConstraint("scope IN ('full','institution')", name="scope"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    scope: str = Field(sa_column=Column(Text, nullable=False))
+    as_of: dt.date = Field(sa_column=Column(Date, nullable=False))
+    jurisdiction: str = Field(sa_column=Column(Text, nullable=False))
+    parameter_hash: str = Field(sa_column=Column(Text, nullable=False))
+    engine_version: str = Field(sa_column=Column(Text, nullable=False))
+    started_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    finished_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    duration_ms: int | None = Field(default=None, sa_column=Column(Integer))
+    institutions: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    """Findings produced per rule ID, and opened/resolved totals."""
+    uncovered_dates: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    """Calendar dates the run met that the calendar data does not cover."""
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Finding(SQLModel, table=True):
+    """发现问题 — one rule broken by one institution (or one of its courses, packages, teachers …)."""
+
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "rule_id", "subject"),
+        CheckConstraint("status IN ('open','resolved')", name="status"),
+        CheckConstraint("severity IN ('critical','major','minor','notice')", name="severity"),
+        Index("ix_finding_status_rule_id", "status", "rule_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    institution_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("institution.id", ondelete="CASCADE"), nullable=False)
+    )
+    rule_id: str = Field(sa_column=Column(Text, nullable=False))
+    rule_version: int = Field(sa_column=Column(Integer, nullable=False))
+    severity: str = Field(sa_column=Column(Text, nullable=False))
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    message_zh: str = Field(sa_column=Column(Text, nullable=False))
+    message_en: str = Field(sa_column=Column(Text, nullable=False))
+    legal_basis: str = Field(sa_column=Column(Text, nullable=False))
+    trace: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen_on: dt.date = Field(sa_column=Column(Date, nullable=False))
+    first_run_id: int = Field(sa_column=Column(BigInteger, ForeignKey("rule_run.id"), nullable=False))
+    last_run_id: int = Field(sa_column=Column(BigInteger, ForeignKey("rule_run.id"), nullable=False))
+    resolved_on: dt.date | None = Field(default=None, sa_column=Column(Date))
+    resolved_run_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("rule_run.id")))
