@@ -34,6 +34,22 @@ class Record:
     """Where the record came from: ``file.jsonl:12`` or ``institutions.csv:3``."""
     raw: Any
     problems: list[Problem] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    """For CSV: field-path prefix → ``table.csv:line`` it came from, so problems name the row."""
+
+    def locate(self, problems: list[Problem]) -> list[Problem]:
+        """Prefix each problem with the CSV row its field came from (the longest matching path)."""
+        if not self.sources:
+            return problems
+        out = []
+        for p in problems:
+            best = max(
+                (k for k in self.sources if p.loc == k or p.loc.startswith((k + ".", k + "["))),
+                key=len,
+                default="",
+            )
+            out.append(Problem(f"{self.sources.get(best, self.loc)}: {p.loc}", p.msg))
+        return out
 
 
 @dataclass
@@ -213,6 +229,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
 
     docs: dict[str, dict[str, Any]] = {}
     origin: dict[str, str] = {}
+    sources: dict[str, dict[str, str]] = {}
     courses: dict[tuple[str, str], dict[str, Any]] = {}
     orphans: list[Record] = []
 
@@ -224,6 +241,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
             orphan("institutions", n, f"credit code {r['uscc']} appears again (first at {origin[r['uscc']]})")
             continue
         origin[r["uscc"]] = f"institutions.csv:{n}"
+        sources[r["uscc"]] = {"": f"institutions.csv:{n}"}
         escrow = None
         if any(r[k].strip() for k in ("escrow_mode", "escrow_bank", "escrow_account_last4")):
             escrow = {
@@ -249,6 +267,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
         if (d := docs.get(r["uscc"])) is None:
             orphan("licences", n, f"no institution {r['uscc']} in institutions.csv")
             continue
+        sources[r["uscc"]]["licence"] = f"licences.csv:{n}"
         d["licence"] = {
             "number": r["number"],
             "first_approved_on": r["first_approved_on"].strip(),
@@ -265,6 +284,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
         if (d := docs.get(r["uscc"])) is None:
             orphan("premises", n, f"no institution {r['uscc']} in institutions.csv")
             continue
+        sources[r["uscc"]][f"premises[{len(d['premises'])}]"] = f"premises.csv:{n}"
         d["premises"].append(
             {
                 "code": r["code"].strip(),
@@ -277,6 +297,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
         if (d := docs.get(r["uscc"])) is None:
             orphan("teachers", n, f"no institution {r['uscc']} in institutions.csv")
             continue
+        sources[r["uscc"]][f"teachers[{len(d['teachers'])}]"] = f"teachers.csv:{n}"
         d["teachers"].append(
             {
                 "code": r["code"].strip(),
@@ -289,6 +310,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
         if (d := docs.get(r["uscc"])) is None:
             orphan("courses", n, f"no institution {r['uscc']} in institutions.csv")
             continue
+        sources[r["uscc"]][f"courses[{len(d['courses'])}]"] = f"courses.csv:{n}"
         course = {
             "code": r["code"].strip(),
             "title": r["title"].strip(),
@@ -307,6 +329,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
         }
         d["courses"].append(course)
         courses[(r["uscc"], course["code"])] = course
+        course["_path"] = f"courses[{len(d['courses']) - 1}]"
     for table, key, build in (
         (
             "slots",
@@ -334,10 +357,13 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
             if course is None:
                 orphan(table, n, f"no course {r['course_code']} of {r['uscc']} in courses.csv")
                 continue
+            sources[r["uscc"]][f"{course['_path']}.{key}[{len(course[key])}]"] = f"{table}.csv:{n}"
             course[key].append(build(r))
+    for course in courses.values():
+        del course["_path"]
     yield from orphans
     for uscc, d in docs.items():
-        yield Record(f"{origin[uscc]} ({uscc})", d)
+        yield Record(f"{origin[uscc]} ({uscc})", d, sources=sources[uscc])
 
 
 def read_source(path: Path) -> Iterator[Record]:
@@ -395,7 +421,7 @@ def import_records(
         try:
             doc = registry.validate(rec.raw)
         except Invalid as err:
-            report.rejected.append((rec.loc, err.problems))
+            report.rejected.append((rec.loc, rec.locate(err.problems)))
             continue
         if doc.uscc in seen:
             report.rejected.append(

@@ -33,6 +33,10 @@ def search(
     return total, [{k: r[k] for k in PUBLIC_SEARCH_FIELDS} for r in rows]
 
 
+def grids(session: Session) -> list[str]:
+    return queries.grids(session)
+
+
 def public_document(doc: dict[str, Any]) -> dict[str, Any]:
     """Strip an institution document to its public fields."""
     lic = doc["licence"]

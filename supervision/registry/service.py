@@ -272,6 +272,28 @@ def _copy_children(session: Session, cur: Any, items: list[tuple[int, dict[str, 
                 cp.write_row((cid, k["code"], k["lessons"], k["months"], k["price_fen"]))
 
 
+def search(session: Session, **filters: Any) -> tuple[int, list[dict[str, Any]]]:
+    """Staff search over the registry (see :func:`queries.search` for the filters)."""
+    return queries.search(session, **filters)
+
+
+def count(session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM institution")).scalar_one())
+
+
+def history(session: Session, uscc: str, limit: int = 50) -> list[Any]:
+    """The institution's audit trail, newest first."""
+    return list(
+        session.execute(
+            text(
+                "SELECT at, actor, action FROM audit_log WHERE entity = 'institution' AND entity_key = :u"
+                " ORDER BY id DESC LIMIT :n"
+            ),
+            {"u": uscc, "n": limit},
+        )
+    )
+
+
 def get(session: Session, uscc: str) -> dict[str, Any]:
     doc = queries.document(session, uscc)
     if doc is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+
+from supervision.db import ping
 
 router = APIRouter(tags=["operations"])
 
@@ -17,8 +18,7 @@ def livez() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "database unreachable"}})
 def readyz(request: Request) -> JSONResponse:
     try:
-        with request.app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(request.app.state.engine)
     except Exception as exc:  # readiness reports any failure to reach the database
         return JSONResponse({"status": "unavailable", "database": str(exc).splitlines()[0]}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})

@@ -7,7 +7,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Response
 
 from supervision.core.pagination import Page, PageParams
-from supervision.registry import queries
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, DbSession, Staff, actor
 
@@ -35,7 +34,7 @@ def search(
     status: Literal["operating", "suspended", "closed"] | None = None,
     paging: PageParams = Depends(),
 ) -> Page[dict[str, Any]]:
-    total, rows = queries.search(
+    total, rows = registry.search(
         session,
         q=q,
         grid=grid,

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse
 
 from supervision.core.pagination import PageParams
 from supervision.registry import public as public_registry
-from supervision.registry import queries
 from supervision.web.deps import DbSession
 from supervision.web.templating import render
 
@@ -37,7 +36,7 @@ def index(
             "q": q,
             "grid": grid,
             "category": category,
-            "grids": queries.grids(session),
+            "grids": public_registry.grids(session),
             "searched": searched,
             "total": total,
             "items": items,

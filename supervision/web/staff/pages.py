@@ -6,11 +6,9 @@ import json
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import text
 
 from supervision.accounts import service as accounts
 from supervision.core.errors import Unauthorized
-from supervision.registry import queries
 from supervision.registry import service as registry
 from supervision.web.deps import SESSION_COOKIE, ClockDep, DbSession, current_staff, staff_token
 from supervision.web.templating import render
@@ -70,10 +68,10 @@ def index(
     if user is None:
         return RedirectResponse("/staff/login", status_code=303)
     page_size = 50
-    total, items = queries.search(
+    total, items = registry.search(
         session, q=q, grid=None, category=None, status=None, limit=page_size, offset=(page - 1) * page_size
     )
-    total_all = session.execute(text("SELECT count(*) FROM institution")).scalar_one()
+    total_all = registry.count(session)
     return render(
         request,
         "staff/index.html",
@@ -95,13 +93,7 @@ def institution(uscc: str, request: Request, session: DbSession, clock: ClockDep
     if user is None:
         return RedirectResponse("/staff/login", status_code=303)
     doc = registry.get(session, uscc)
-    audit = session.execute(
-        text(
-            "SELECT at, actor, action FROM audit_log WHERE entity = 'institution' AND entity_key = :u"
-            " ORDER BY id DESC LIMIT 50"
-        ),
-        {"u": uscc},
-    ).all()
+    audit = registry.history(session, uscc)
     return render(
         request,
         "staff/institution.html",
