@@ -279,9 +279,9 @@ class Calendar:
         if day.year in self.holiday_years:
             label = self.holidays.get(day)
             if label is not None:
-                return (f"法定节假日（{label}）", f"statutory holiday ({label})")
+                return (f"法定节假日：{label}", f"statutory holiday: {label}")
             if day.isoweekday() >= 6 and day not in self.makeup_workdays:
-                return ("休息日（周末）", "weekend rest day")
+                return ("周末休息日", "weekend rest day")
         else:
             unknown = True
         school_year = school_year_of(day)

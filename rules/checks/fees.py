@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -179,7 +180,7 @@ def price_cap(ins: Inspection) -> None:
             f"（{mode_zh}班额{size}人的基准价{yuan(base)}元/{std}分钟，上浮{pct}%）",
             f"{course_en(course)} charges {yuan(price)} yuan per {minutes}-minute lesson, above the guided "
             f"cap of {'about ' if exact else ''}{yuan(ceiling)} yuan (base {yuan(base)} yuan per {std} "
-            f"minutes for a {mode} class of {size}, plus {pct}%)",
+            f"minutes, {mode}, class of {size}, plus {pct}%)",
             {
                 f"courses[{code}].mode": mode,
                 f"courses[{code}].class_size_max": size,
@@ -271,12 +272,14 @@ def escrow_shortfall(ins: Inspection) -> None:
     mode = latest["mode"]
     if mode not in ("bank_custody", "risk_reserve"):
         return
-    need = ins.ctx.reserve_requirement(latest)
-    supervised, liability, pct = need["supervised_fen"], need["unearned_liability_fen"], need["coverage_pct"]
+    values = ins.ctx.values
+    supervised = latest["bank_reported_balance_fen" if mode == "bank_custody" else "reserve_balance_fen"] or 0
+    liability, pct = latest["unearned_liability_fen"], values["escrow.coverage_pct"]
     below_coverage = supervised * 100 < liability * pct
-    below_minimum = mode == "risk_reserve" and supervised < need["reserve_min_fen"]
+    below_minimum = mode == "risk_reserve" and supervised < values.get("escrow.reserve_min_fen", 0)
     if not below_coverage and not below_minimum:
         return
+    need = ins.ctx.reserve_requirement(latest)
     period = latest["period"]
     what_zh = "银行托管账户余额" if mode == "bank_custody" else "风险保证金余额"
     what_en = "bank custody balance" if mode == "bank_custody" else "risk reserve balance"
@@ -369,6 +372,7 @@ def statement_missing(ins: Inspection) -> None:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _previous_month(period: str) -> str:
     year, month = int(period[:4]), int(period[5:7])
     return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"

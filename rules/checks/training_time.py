@@ -101,8 +101,8 @@ def subject_restday(ins: Inspection) -> None:
         facts: dict[str, Any] = {}
         weekend = sorted((s for s in course.get("weekly_slots") or () if s["weekday"] >= 6), key=slot_key)
         for slot in weekend:
-            zh.append(slot_zh(slot))
-            en.append(f"{slot_en(slot)} (weekend)")
+            zh.append(f"每{slot_zh(slot)}（周末）")
+            en.append(f"every {slot_en(slot)} (weekend)")
             facts[f"courses[{code}].weekly_slots[{slot_id(slot)}].weekday"] = slot["weekday"]
         sessions = course.get("sessions")
         if sessions:
@@ -159,7 +159,8 @@ def _late(ins: Inspection, rule_id: str, course: Mapping[str, Any], latest: str,
         rule_id,
         code,
         f"{course_zh(course)}的{'、'.join(zh)}结束时间晚于{latest}",
-        f"{course_en(course)}: {', '.join(en)} ends after {latest} ({mode_en})",
+        f"{course_en(course)}: {', '.join(en)} {'ends' if len(en) == 1 else 'end'} after {latest} "
+        f"({mode_en})",
         facts,
         "; ".join(f"{end} > {latest} is true" for end in ends),
     )
