@@ -1,0 +1,163 @@
+"""Calendars: coverage, rest days, vacations by stage group, and adding a year by editing YAML only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rules import DataFileError, Engine
+from rules.engine import DATA_DIR
+
+D = dt.date
+CAL = Engine.load("440106").calendar
+
+
+def test_holiday_years_covered() -> None:
+    assert CAL.holiday_years == frozenset({2025, 2026})
+    assert CAL.covered_school_years == {
+        "compulsory": frozenset({2024, 2025}),
+        "senior": frozenset({2024, 2025}),
+    }
+
+
+@pytest.mark.parametrize(
+    ("day", "groups", "rest"),
+    [
+        (D(2026, 5, 13), ("compulsory",), False),  # Wednesday
+        (D(2026, 5, 16), ("compulsory",), True),  # ordinary Saturday
+        (D(2026, 5, 9), ("compulsory",), False),  # make-up working Saturday
+        (D(2026, 1, 4), ("compulsory",), False),  # make-up working Sunday
+        (D(2026, 5, 1), ("compulsory",), True),  # Labour Day, a Friday
+        (D(2026, 7, 10), ("compulsory",), False),  # the day before the summer vacation
+        (D(2026, 7, 11), ("compulsory",), True),
+        (D(2026, 2, 5), ("compulsory",), True),  # compulsory winter vacation
+        (D(2026, 2, 5), ("senior",), False),  # senior winter vacation starts 2026-02-07
+        (D(2026, 2, 5), ("compulsory", "senior"), True),
+        (D(2026, 2, 5), (), False),  # no stage group: only holidays and weekends count
+        (D(2026, 10, 1), ("compulsory",), True),  # a holiday is a holiday without vacation data
+        (D(2026, 10, 17), ("compulsory",), True),  # so is an ordinary Saturday
+        (D(2026, 10, 10), ("compulsory",), None),  # make-up Saturday: the vacation question is open
+        (D(2026, 10, 10), (), False),  # …unless no vacation matters
+        (D(2027, 1, 9), ("compulsory",), None),  # 2027 holidays not published
+        (D(2027, 1, 9), (), None),
+        (D(2024, 12, 25), ("compulsory",), None),  # 2024 holidays not in the data
+    ],
+)
+def test_rest_days(day: dt.date, groups: tuple[str, ...], rest: bool | None) -> None:
+    reason = CAL.rest_day_reason(day, groups)
+    if rest is None:
+        assert reason is None
+    elif rest:
+        assert isinstance(reason, tuple) and reason[0] and reason[1]
+    else:
+        assert reason is False
+
+
+def test_term_overlap_and_uncovered_days() -> None:
+    hits, uncovered = CAL.term_overlaps(D(2026, 3, 2), D(2026, 7, 10), ("compulsory",))
+    assert hits == [] and uncovered == frozenset()
+    hits, uncovered = CAL.term_overlaps(D(2026, 3, 2), D(2026, 7, 11), ("compulsory", "senior"))
+    assert [(name, group) for name, group, _ in hits] == [("summer", "compulsory"), ("summer", "senior")]
+    hits, uncovered = CAL.term_overlaps(D(2026, 9, 1), D(2027, 1, 15), ("compulsory",))
+    assert hits == [] and len(uncovered) == 137 and min(uncovered) == D(2026, 9, 1)
+
+
+def test_shipped_make_up_days_are_weekend_days() -> None:
+    assert all(d.isoweekday() >= 6 for d in CAL.makeup_workdays)
+    assert not set(CAL.makeup_workdays) & set(CAL.holidays)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    for folder in ("parameters", "calendars"):
+        shutil.copytree(DATA_DIR / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_adding_a_year_is_editing_yaml(data: Path) -> None:
+    national = data / "calendars" / "national.yaml"
+    national.write_text(
+        national.read_text(encoding="utf-8")
+        + textwrap.indent(
+            textwrap.dedent("""
+                2027:
+                  citation: 国务院办公厅关于2027年部分节假日安排的通知（示例）
+                  holidays:
+                    - {name: 元旦, from: 2027-01-01, to: 2027-01-03}
+                  makeup_workdays: []
+            """),
+            "  ",
+        ),
+        encoding="utf-8",
+    )
+    guangzhou = data / "calendars" / "440100.yaml"
+    guangzhou.write_text(
+        guangzhou.read_text(encoding="utf-8")
+        + textwrap.indent(
+            textwrap.dedent("""
+                "2026-27":
+                  citation: 示例
+                  compulsory:
+                    winter: {from: 2027-01-23, to: 2027-02-21}
+                    summer: {from: 2027-07-10, to: 2027-08-31}
+            """),
+            "  ",
+        ),
+        encoding="utf-8",
+    )
+    calendar = Engine.load("440106", data_dir=data).calendar
+    assert calendar.rest_day_reason(D(2027, 1, 9), ("compulsory",))  # a Saturday, now known
+    assert (
+        calendar.rest_day_reason(D(2026, 10, 10), ("compulsory",)) is False
+    )  # make-up Saturday, now covered
+    assert calendar.rest_day_reason(D(2026, 10, 10), ("senior",)) is None  # senior 2026-27 still unknown
+    assert Engine.load("440106", data_dir=data).parameter_set_hash != Engine.load("440106").parameter_set_hash
+
+
+@pytest.mark.parametrize(
+    ("file", "body", "expected"),
+    [
+        (
+            "national",
+            "level: national\nholiday_years:\n  2026:\n    citation: x\n    makeup_workdays: [2026-05-08]\n",
+            "2026-05-08 is a weekday",
+        ),
+        (
+            "national",
+            "level: national\nholiday_years:\n  2026:\n    citation: x\n    holidays:\n"
+            "      - {name: 元旦, from: 2026-01-03, to: 2026-01-01}\n",
+            "ends 2026-01-01 before it starts",
+        ),
+        (
+            "national",
+            "level: national\nholiday_years:\n  2026:\n    citaton: x\n",
+            "citaton: unknown field",
+        ),
+        (
+            "440100",
+            'level: "440100"\nschool_years:\n  "2025-26":\n    citation: x\n'
+            "    compulsory: {winter: {from: 2025-01-31, to: 2025-03-01},\n"
+            "                 summer: {from: 2026-07-11, to: 2026-08-31}}\n",
+            "outside the school year",
+        ),
+        (
+            "440100",
+            'level: "440100"\nschool_years:\n  "2025-27":\n    citation: x\n',
+            "expected a school year in quotes like '2025-26'",
+        ),
+        (
+            "440100",
+            'level: "440100"\nschool_years:\n  "2025-26":\n    citation: x\n    junior: {}\n',
+            "junior: unknown field",
+        ),
+    ],
+)
+def test_calendar_errors(data: Path, file: str, body: str, expected: str) -> None:
+    (data / "calendars" / f"{file}.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        Engine.load("440106", data_dir=data)
+    assert f"{file}.yaml" in str(info.value) and expected in str(info.value)
