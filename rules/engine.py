@@ -295,8 +295,12 @@ class Inspection:
 
     def not_covered(self, dates: frozenset[dt.date]) -> None:
         """Record dates the calendar data does not cover."""
-        if dates:
-            self.uncovered = dates if self.uncovered is None else self.uncovered | dates
+        if not dates:
+            return
+        if self.uncovered is None:
+            self.uncovered = dates
+        elif dates is not self.uncovered and not dates <= self.uncovered:
+            self.uncovered = self.uncovered | dates
 
 
 def _finding_key(finding: Finding) -> tuple[str, str]:
