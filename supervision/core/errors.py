@@ -64,7 +64,14 @@ class Forbidden(DomainError):
         super().__init__("forbidden", detail, 403)
 
 
-def problems_from_pydantic(errors: list[Any], prefix: str = "") -> list[Problem]:
+class TooLarge(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__("too_large", detail, 413)
+
+
+def problems_from_pydantic(
+    errors: list[Any], prefix: str = "", hints: dict[str, str] | None = None
+) -> list[Problem]:
     """Turn pydantic errors into problems with dotted paths (``courses[0].weekly_slots[1].end``)."""
     out: list[Problem] = []
     for err in errors:
@@ -77,6 +84,8 @@ def problems_from_pydantic(errors: list[Any], prefix: str = "") -> list[Problem]
             else:
                 path = f"{path}.{part}" if path else str(part)
         msg = str(err.get("msg", "invalid"))
+        if hints and err.get("type") == "string_pattern_mismatch":
+            msg = hints.get(str(err.get("ctx", {}).get("pattern")), msg)
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         out.append(Problem(path or "$", msg))

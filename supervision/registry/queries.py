@@ -84,19 +84,14 @@ def existing(session: Session, usccs: Sequence[str]) -> dict[str, tuple[int, str
 
 
 def name_grams(name: str) -> list[str]:
-    """Characters and bigrams of a (lower-cased) name: what the GIN search index holds."""
+    """The bigrams of a (lower-cased) name: what the GIN search index holds."""
     s = name.lower()
-    grams = set(s)
-    grams.update(s[i : i + 2] for i in range(len(s) - 1))
-    return sorted(grams)
+    return sorted({s[i : i + 2] for i in range(len(s) - 1)})
 
 
 def query_grams(q: str) -> list[str]:
-    """The grams a query needs: its bigrams (or its one character): a superset test on the index."""
-    s = q.lower()
-    if len(s) == 1:
-        return [s]
-    return sorted({s[i : i + 2] for i in range(len(s) - 1)})
+    """The bigrams a query needs (a superset test on the index); a one-character query needs none."""
+    return name_grams(q)
 
 
 def like_escape(q: str) -> str:

@@ -7,13 +7,11 @@ passes is stored relationally and read back identical.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -59,39 +57,29 @@ Subject = Literal[
     "other",
 ]
 
-_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_DECIMAL = re.compile(r"\d{1,9}(\.\d{1,4})?")
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+CODE_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+DECIMAL_PATTERN = r"^\d{1,9}(\.\d{1,4})?$"
+LICENCE_PATTERN = r"^\S{3,64}$"
+PATTERN_HINTS = {
+    TIME_PATTERN: "must be a time written HH:MM (00:00 to 23:59)",
+    CODE_PATTERN: "codes are 1 to 32 letters, digits, - or _",
+    DECIMAL_PATTERN: 'must be a decimal string such as "320.5" (at most 4 decimals)',
+    LICENCE_PATTERN: "3 to 64 characters without spaces",
+}
+"""Plain explanations of the patterns, used in place of the pattern itself in error messages."""
 
-
-def _strict_date(value: object) -> object:
-    """Dates are ``YYYY-MM-DD`` strings of real calendar days (no datetimes, no numbers)."""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("must be a date written YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"{value} is not a real date") from exc
-
-
-def _strict_time(value: object) -> object:
-    if not isinstance(value, str) or not _TIME.fullmatch(value):
-        raise ValueError("must be a time written HH:MM (00:00 to 23:59)")
-    return value
-
-
-Date = Annotated[dt.date, BeforeValidator(_strict_date)]
-Time = Annotated[str, BeforeValidator(_strict_time)]
-Code = Annotated[str, Field(pattern=_CODE.pattern)]
-Fen = Annotated[int, Field(strict=True, ge=0, le=10**15)]
-PositiveInt = Annotated[int, Field(strict=True, ge=1, le=100_000)]
+# Dates are validated from JSON in strict mode: only a "YYYY-MM-DD" string of a real day is accepted.
+Date = dt.date
+Time = Annotated[str, Field(pattern=TIME_PATTERN)]
+Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+Fen = Annotated[int, Field(ge=0, le=10**15)]
+PositiveInt = Annotated[int, Field(ge=1, le=100_000)]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Scope(Doc):
@@ -101,21 +89,13 @@ class Scope(Doc):
 
 
 class LicenceDoc(Doc):
-    number: Annotated[str, Field(min_length=3, max_length=64)]
+    number: Annotated[str, Field(pattern=LICENCE_PATTERN)]
+    """Licence numbers vary by issuer (教民…号, 粤教民…): accepted leniently, without spaces."""
     first_approved_on: Date
     issued_on: Date
     valid_until: Date
     status: LicenceStatus
     scope: Scope
-
-    @field_validator("number")
-    @classmethod
-    def _lenient_number(cls, v: str) -> str:
-        """Licence numbers vary by issuer (教民…号, 粤教民…); accept them leniently, trim spaces."""
-        v = v.strip()
-        if not v or any(c.isspace() for c in v):
-            raise ValueError("licence number must not contain spaces")
-        return v
 
     @model_validator(mode="after")
     def _dates(self) -> LicenceDoc:
@@ -128,27 +108,21 @@ class LicenceDoc(Doc):
 
 class EscrowDoc(Doc):
     mode: EscrowMode | None
-    bank: Annotated[str, Field(max_length=100)] | None = None
-    account_last4: Annotated[str, Field(pattern=r"^\d{4}$")] | None = None
+    bank: Annotated[str, Field(max_length=100)] | None
+    account_last4: Annotated[str, Field(pattern=r"^\d{4}$")] | None
 
 
 class PremisesDoc(Doc):
     code: Code
     address: Text200
-    area_m2: str
+    area_m2: Annotated[str, Field(pattern=DECIMAL_PATTERN)]
     max_concurrent_students: PositiveInt
 
-    @field_validator("area_m2", mode="before")
-    @classmethod
-    def _decimal_string(cls, v: object) -> str:
-        if not isinstance(v, str) or not _DECIMAL.fullmatch(v):
-            raise ValueError('must be a decimal string such as "320.5" (not a number, at most 4 decimals)')
-        try:
-            if Decimal(v) <= 0:
-                raise ValueError("must be greater than 0")
-        except InvalidOperation as exc:
-            raise ValueError("not a decimal") from exc
-        return v
+    @model_validator(mode="after")
+    def _positive_area(self) -> PremisesDoc:
+        if Decimal(self.area_m2) <= 0:
+            raise ValueError("area_m2 must be greater than 0")
+        return self
 
 
 class TeacherDoc(Doc):
@@ -170,7 +144,7 @@ class Term(Doc):
 
 
 class Slot(Doc):
-    weekday: Annotated[int, Field(strict=True, ge=1, le=7)]
+    weekday: Annotated[int, Field(ge=1, le=7)]
     start: Time
     end: Time
 
@@ -196,7 +170,7 @@ class SessionDoc(Doc):
 class Package(Doc):
     code: Code
     lessons: PositiveInt
-    months: Annotated[int, Field(strict=True, ge=1, le=120)]
+    months: Annotated[int, Field(ge=1, le=120)]
     price_fen: Fen
 
 
@@ -208,7 +182,7 @@ class CourseDoc(Doc):
     stages: list[Stage] = Field(min_length=1)
     mode: Mode
     class_size_max: PositiveInt
-    lesson_minutes: Annotated[int, Field(strict=True, ge=1, le=600)]
+    lesson_minutes: Annotated[int, Field(ge=1, le=600)]
     price_per_lesson_fen: Fen
     teacher_codes: list[Code]
     term: Term
@@ -241,10 +215,10 @@ class InstitutionDoc(Doc):
     teachers: list[TeacherDoc]
     courses: list[CourseDoc]
 
-    @field_validator("uscc", mode="before")
+    @field_validator("uscc")
     @classmethod
-    def _uscc(cls, v: object) -> str:
-        if not isinstance(v, str) or not is_well_formed(v):
+    def _uscc(cls, v: str) -> str:
+        if not is_well_formed(v):
             raise ValueError(
                 "a unified social credit code is 18 characters from 0-9 A-H J-N P-R T U W-Y (GB 32100-2015)"
             )
@@ -270,7 +244,3 @@ class InstitutionDoc(Doc):
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-    def to_document(self) -> dict[str, object]:
-        """The canonical JSON-able document (dates and times as strings)."""
-        return self.model_dump(mode="json")

@@ -21,26 +21,43 @@ from sqlmodel import Session
 from supervision.core.audit import request_id_var
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem, problems_from_pydantic
 from supervision.registry import queries
-from supervision.registry.schemas import InstitutionDoc
+from supervision.registry.schemas import PATTERN_HINTS, InstitutionDoc
 
 
 def canonical(doc: dict[str, Any]) -> bytes:
+    """The canonical JSON of a document: keys sorted, compact, UTF-8."""
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
-def doc_sha256(doc: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical(doc)).hexdigest()
+@dataclass(frozen=True)
+class ValidDoc:
+    """A document that passed validation: its content, canonical JSON and SHA-256."""
+
+    doc: dict[str, Any]
+    canonical: bytes
+    sha256: str
+
+    @property
+    def uscc(self) -> str:
+        return str(self.doc["uscc"])
 
 
-def validate(raw: Any, loc: str = "") -> InstitutionDoc:
-    """Validate one raw document; raise :class:`Invalid` listing every problem with its field path."""
+def validate(raw: Any, loc: str = "") -> ValidDoc:
+    """Validate one raw document; raise :class:`Invalid` listing every problem with its field path.
+
+    The schema runs in strict JSON mode over the canonical bytes, so a valid document's content *is* its
+    canonical form (every field present, dates as ``YYYY-MM-DD``, no coercion of wrong types).
+    """
     if not isinstance(raw, dict):
         raise Invalid("an institution document must be a JSON object", [Problem(loc or "$", "not an object")])
+    data = canonical(raw)
     try:
-        return InstitutionDoc.model_validate(raw)
+        InstitutionDoc.__pydantic_validator__.validate_json(data)
     except ValidationError as exc:
         where = f"institution {raw.get('uscc')!r}" if isinstance(raw.get("uscc"), str) else "institution"
-        raise Invalid(f"{where} is not valid", problems_from_pydantic(exc.errors(), loc)) from None
+        problems = problems_from_pydantic(exc.errors(), loc, PATTERN_HINTS)
+        raise Invalid(f"{where} is not valid", problems) from None
+    return ValidDoc(raw, data, hashlib.sha256(data).hexdigest())
 
 
 @dataclass
@@ -64,15 +81,103 @@ def _categories(doc: dict[str, Any]) -> list[str]:
 def _next_ids(session: Session, table: str, n: int) -> list[int]:
     if n == 0:
         return []
-    rows = session.execute(
-        text(f"SELECT nextval('{table}_id_seq') FROM generate_series(1, :n)"), {"n": n}
-    ).scalars()
-    return list(rows)
+    rows = session.execute(text(f"SELECT nextval('{table}_id_seq') FROM generate_series(1, :n)"), {"n": n})
+    return list(rows.scalars())
+
+
+def pg_array(items: Sequence[str]) -> str:
+    """A PostgreSQL array literal (``{"a","b"}``) for COPY."""
+    return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "}"
+
+
+# Documents are written in two steps: their canonical JSON is COPYed into a per-connection scratch table, then
+# PostgreSQL spreads each document over the relational tables in set-based INSERT … SELECT statements. The
+# client sends one row per institution and the server does the rest on its own core; the mapping below is
+# the mirror image of ``queries.DOCUMENT_SQL``.
+STAGE_TABLE = """CREATE TEMP TABLE IF NOT EXISTS registry_stage (
+  id bigint NOT NULL, is_new boolean NOT NULL, sha text NOT NULL, categories text[] NOT NULL,
+  grams text[] NOT NULL, doc jsonb NOT NULL) ON COMMIT DELETE ROWS"""
+BEFORE_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS registry_before (id bigint, before jsonb) ON COMMIT DELETE ROWS"
+)
+_T = "to_timestamp(%(now)s)"
+_ARR = "ARRAY(SELECT jsonb_array_elements_text({}))"
+EXPLODE = [
+    f"""UPDATE institution i SET name = d->>'name', nature = d->>'nature', status = d->>'status',
+      district = d->>'district', grid = d->>'grid', address = d->>'address',
+      has_escrow = jsonb_typeof(d->'escrow') = 'object', escrow_mode = d->'escrow'->>'mode',
+      escrow_bank = d->'escrow'->>'bank', escrow_account_last4 = d->'escrow'->>'account_last4',
+      categories = s.categories, search_grams = s.grams, doc_sha256 = s.sha, version = i.version + 1,
+      updated_at = {_T}
+    FROM (SELECT *, doc AS d FROM registry_stage WHERE NOT is_new) s WHERE i.id = s.id""",
+    f"""INSERT INTO institution (id, uscc, name, nature, status, district, grid, address, has_escrow,
+      escrow_mode, escrow_bank, escrow_account_last4, categories, search_grams, doc_sha256, version,
+      created_at, updated_at)
+    SELECT id, d->>'uscc', d->>'name', d->>'nature', d->>'status', d->>'district', d->>'grid', d->>'address',
+      jsonb_typeof(d->'escrow') = 'object', d->'escrow'->>'mode', d->'escrow'->>'bank',
+      d->'escrow'->>'account_last4', categories, grams, sha, 1, {_T}, {_T}
+    FROM (SELECT *, doc AS d FROM registry_stage WHERE is_new) s ORDER BY id""",
+    f"""INSERT INTO licence (institution_id, number, first_approved_on, issued_on, valid_until, status,
+      scope_categories, scope_stages, scope_modes)
+    SELECT id, l->>'number', (l->>'first_approved_on')::date, (l->>'issued_on')::date,
+      (l->>'valid_until')::date, l->>'status', {_ARR.format("l->'scope'->'categories'")},
+      {_ARR.format("l->'scope'->'stages'")}, {_ARR.format("l->'scope'->'modes'")}
+    FROM (SELECT id, doc->'licence' AS l FROM registry_stage) s
+    WHERE jsonb_typeof(l) = 'object' ORDER BY id""",
+    """INSERT INTO premises (institution_id, code, address, area_m2, max_concurrent_students)
+    SELECT s.id, p->>'code', p->>'address', (p->>'area_m2')::numeric, (p->>'max_concurrent_students')::int
+    FROM registry_stage s, jsonb_array_elements(s.doc->'premises') WITH ORDINALITY e(p, n)
+    ORDER BY s.id, n""",
+    """INSERT INTO teacher (institution_id, code, name, has_teacher_certificate, serving_school_teacher)
+    SELECT s.id, t->>'code', t->>'name', (t->>'has_teacher_certificate')::boolean,
+      (t->>'serving_school_teacher')::boolean
+    FROM registry_stage s, jsonb_array_elements(s.doc->'teachers') WITH ORDINALITY e(t, n)
+    ORDER BY s.id, n""",
+    f"""INSERT INTO course (institution_id, code, title, category, subject, stages, mode, class_size_max,
+      lesson_minutes, price_per_lesson_fen, teacher_codes, term_start, term_end)
+    SELECT s.id, c->>'code', c->>'title', c->>'category', c->>'subject', {_ARR.format("c->'stages'")},
+      c->>'mode', (c->>'class_size_max')::int, (c->>'lesson_minutes')::int,
+      (c->>'price_per_lesson_fen')::bigint, {_ARR.format("c->'teacher_codes'")},
+      (c->'term'->>'start')::date, (c->'term'->>'end')::date
+    FROM registry_stage s, jsonb_array_elements(s.doc->'courses') WITH ORDINALITY e(c, n)
+    ORDER BY s.id, n""",
+]
+_PER_COURSE = """INSERT INTO {table} ({columns})
+    SELECT k.id, {values}
+    FROM registry_stage s
+      CROSS JOIN LATERAL jsonb_array_elements(s.doc->'courses') e(c)
+      JOIN course k ON k.institution_id = s.id AND k.code = e.c->>'code'
+      CROSS JOIN LATERAL jsonb_array_elements(e.c->'{key}') WITH ORDINALITY x(v, n)
+    ORDER BY k.id, x.n"""
+EXPLODE += [
+    _PER_COURSE.format(
+        table="course_slot",
+        columns='course_id, weekday, start, "end"',
+        key="weekly_slots",
+        values="(v->>'weekday')::smallint, (v->>'start')::time, (v->>'end')::time",
+    ),
+    _PER_COURSE.format(
+        table="course_session",
+        columns='course_id, date, start, "end"',
+        key="sessions",
+        values="(v->>'date')::date, (v->>'start')::time, (v->>'end')::time",
+    ),
+    _PER_COURSE.format(
+        table="prepaid_package",
+        columns="course_id, code, lessons, months, price_fen",
+        key="prepaid_packages",
+        values="v->>'code', (v->>'lessons')::int, (v->>'months')::int, (v->>'price_fen')::bigint",
+    ),
+    f"""INSERT INTO audit_log (at, actor, action, entity, entity_key, before, after, request_id)
+    SELECT {_T}, %(actor)s, CASE WHEN is_new THEN 'create' ELSE 'replace' END, 'institution', doc->>'uscc',
+      b.before, doc, %(rid)s
+    FROM registry_stage s LEFT JOIN registry_before b ON b.id = s.id ORDER BY s.id""",
+]
 
 
 def save_documents(
     session: Session,
-    docs: Sequence[InstitutionDoc],
+    docs: Sequence[ValidDoc],
     *,
     actor: str,
     now: dt.datetime,
@@ -84,192 +189,68 @@ def save_documents(
     as a whole. Flushes; the caller's transaction commits.
     """
     result = SaveResult()
-    plain = [d.to_document() for d in docs]
     seen: set[str] = set()
-    for d in plain:
-        if d["uscc"] in seen:
-            raise Invalid(
-                "the same institution appears twice", [Problem(d["uscc"], "duplicate uscc in input")]
-            )
-        seen.add(d["uscc"])
-    have = queries.existing(session, [d["uscc"] for d in plain])
+    for v in docs:
+        if v.uscc in seen:
+            raise Invalid("the same institution appears twice", [Problem(v.uscc, "duplicate uscc in input")])
+        seen.add(v.uscc)
+    have = queries.existing(session, [v.uscc for v in docs])
     if mode == "create" and have:
         raise Conflict(f"already registered: {', '.join(sorted(have))}", "already_exists")
 
-    new: list[tuple[dict[str, Any], str]] = []
-    changed: list[tuple[dict[str, Any], str, int, int]] = []
-    for d in plain:
-        sha = doc_sha256(d)
-        if d["uscc"] in have:
-            iid, old_sha, version = have[d["uscc"]]
-            result.ids[d["uscc"]] = iid
-            if old_sha == sha:
-                result.unchanged.append(d["uscc"])
+    staged: list[tuple[int, bool, ValidDoc]] = []
+    new = [v for v in docs if v.uscc not in have]
+    for v, iid in zip(new, _next_ids(session, "institution", len(new)), strict=True):
+        result.ids[v.uscc] = iid
+        result.created.append(v.uscc)
+        staged.append((iid, True, v))
+    for v in docs:
+        if v.uscc in have:
+            iid, old_sha, _ = have[v.uscc]
+            result.ids[v.uscc] = iid
+            if old_sha == v.sha256:
+                result.unchanged.append(v.uscc)
             else:
-                changed.append((d, sha, iid, version))
-                result.updated.append(d["uscc"])
-        else:
-            new.append((d, sha))
-            result.created.append(d["uscc"])
-    if not new and not changed:
+                result.updated.append(v.uscc)
+                staged.append((iid, False, v))
+    if not staged:
         return result
 
     session.flush()
-    before = queries.documents_by_id(session, [c[2] for c in changed])
+    changed = [iid for iid, is_new, _ in staged if not is_new]
+    before = queries.documents_by_id(session, changed)
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur:
-        if changed:
-            ids = [c[2] for c in changed]
-            for table in ("licence", "premises", "teacher", "course"):
-                cur.execute(f"DELETE FROM {table} WHERE institution_id = ANY(%s)", (ids,))
-            cur.executemany(
-                "UPDATE institution SET name=%s, nature=%s, status=%s, district=%s, grid=%s, address=%s,"
-                " has_escrow=%s, escrow_mode=%s, escrow_bank=%s, escrow_account_last4=%s, categories=%s,"
-                " search_grams=%s, doc_sha256=%s, version=%s, updated_at=%s WHERE id=%s",
-                [
-                    (*_institution_values(d)[1:], sha, version + 1, now, iid)
-                    for d, sha, iid, version in changed
-                ],
-            )
-        new_ids = _next_ids(session, "institution", len(new))
-        for (d, _), iid in zip(new, new_ids, strict=True):
-            result.ids[d["uscc"]] = iid
-        if new:
-            with cur.copy(
-                "COPY institution (id, uscc, name, nature, status, district, grid, address, has_escrow,"
-                " escrow_mode, escrow_bank, escrow_account_last4, categories, search_grams, doc_sha256,"
-                " version, created_at, updated_at) FROM STDIN"
-            ) as cp:
-                for (d, sha), iid in zip(new, new_ids, strict=True):
-                    cp.write_row((iid, *_institution_values(d), sha, 1, now, now))
-        _copy_children(
-            session,
-            cur,
-            [(result.ids[d["uscc"]], d) for d in (*[n[0] for n in new], *[c[0] for c in changed])],
+        cur.execute(STAGE_TABLE)
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS registry_before (id bigint, before jsonb) ON COMMIT DELETE ROWS"
         )
-        with cur.copy(
-            "COPY audit_log (at, actor, action, entity, entity_key, before, after, request_id) FROM STDIN"
-        ) as cp:
-            rid = request_id_var.get()
-            for d, _ in new:
-                cp.write_row(
-                    (now, actor, "create", "institution", d["uscc"], None, canonical(d).decode(), rid)
-                )
-            for d, _, iid, _ in changed:
-                cp.write_row(
-                    (
-                        now,
-                        actor,
-                        "replace",
-                        "institution",
-                        d["uscc"],
-                        orjson.dumps(before[iid]).decode(),
-                        canonical(d).decode(),
-                        rid,
-                    )
-                )
-    return result
-
-
-def _institution_values(d: dict[str, Any]) -> tuple[Any, ...]:
-    esc = d["escrow"]
-    return (
-        d["uscc"],
-        d["name"],
-        d["nature"],
-        d["status"],
-        d["district"],
-        d["grid"],
-        d["address"],
-        esc is not None,
-        esc["mode"] if esc else None,
-        esc["bank"] if esc else None,
-        esc["account_last4"] if esc else None,
-        _categories(d),
-        queries.name_grams(d["name"]),
-    )
-
-
-def _copy_children(session: Session, cur: Any, items: list[tuple[int, dict[str, Any]]]) -> None:
-    licences = [(iid, d["licence"]) for iid, d in items if d["licence"]]
-    premises = [(iid, p) for iid, d in items for p in d["premises"]]
-    teachers = [(iid, t) for iid, d in items for t in d["teachers"]]
-    courses = [(iid, c) for iid, d in items for c in d["courses"]]
-    if licences:
-        with cur.copy(
-            "COPY licence (institution_id, number, first_approved_on, issued_on, valid_until, status,"
-            " scope_categories, scope_stages, scope_modes) FROM STDIN"
-        ) as cp:
-            for iid, li in licences:
-                s = li["scope"]
+        cur.execute("DELETE FROM registry_stage")
+        cur.execute("DELETE FROM registry_before")
+        with cur.copy("COPY registry_stage (id, is_new, sha, categories, grams, doc) FROM STDIN") as cp:
+            for iid, is_new, v in staged:
+                d = v.doc
                 cp.write_row(
                     (
                         iid,
-                        li["number"],
-                        li["first_approved_on"],
-                        li["issued_on"],
-                        li["valid_until"],
-                        li["status"],
-                        s["categories"],
-                        s["stages"],
-                        s["modes"],
+                        is_new,
+                        v.sha256,
+                        pg_array(_categories(d)),
+                        pg_array(queries.name_grams(d["name"])),
+                        v.canonical.decode(),
                     )
                 )
-    if premises:
-        with cur.copy(
-            "COPY premises (institution_id, code, address, area_m2, max_concurrent_students) FROM STDIN"
-        ) as cp:
-            for iid, p in premises:
-                cp.write_row((iid, p["code"], p["address"], p["area_m2"], p["max_concurrent_students"]))
-    if teachers:
-        with cur.copy(
-            "COPY teacher (institution_id, code, name, has_teacher_certificate, serving_school_teacher)"
-            " FROM STDIN"
-        ) as cp:
-            for iid, t in teachers:
-                cp.write_row(
-                    (iid, t["code"], t["name"], t["has_teacher_certificate"], t["serving_school_teacher"])
-                )
-    if not courses:
-        return
-    course_ids = _next_ids(session, "course", len(courses))
-    with cur.copy(
-        "COPY course (id, institution_id, code, title, category, subject, stages, mode, class_size_max,"
-        " lesson_minutes, price_per_lesson_fen, teacher_codes, term_start, term_end) FROM STDIN"
-    ) as cp:
-        for cid, (iid, c) in zip(course_ids, courses, strict=True):
-            cp.write_row(
-                (
-                    cid,
-                    iid,
-                    c["code"],
-                    c["title"],
-                    c["category"],
-                    c["subject"],
-                    c["stages"],
-                    c["mode"],
-                    c["class_size_max"],
-                    c["lesson_minutes"],
-                    c["price_per_lesson_fen"],
-                    c["teacher_codes"],
-                    c["term"]["start"],
-                    c["term"]["end"],
-                )
-            )
-    pairs = list(zip(course_ids, (c for _, c in courses), strict=True))
-    with cur.copy('COPY course_slot (course_id, weekday, start, "end") FROM STDIN') as cp:
-        for cid, c in pairs:
-            for s in c["weekly_slots"]:
-                cp.write_row((cid, s["weekday"], s["start"], s["end"]))
-    with cur.copy('COPY course_session (course_id, date, start, "end") FROM STDIN') as cp:
-        for cid, c in pairs:
-            for s in c["sessions"]:
-                cp.write_row((cid, s["date"], s["start"], s["end"]))
-    with cur.copy("COPY prepaid_package (course_id, code, lessons, months, price_fen) FROM STDIN") as cp:
-        for cid, c in pairs:
-            for k in c["prepaid_packages"]:
-                cp.write_row((cid, k["code"], k["lessons"], k["months"], k["price_fen"]))
+        if changed:
+            with cur.copy("COPY registry_before (id, before) FROM STDIN") as cp:
+                for iid in changed:
+                    cp.write_row((iid, orjson.dumps(before[iid]).decode()))
+            for table in ("licence", "premises", "teacher", "course"):
+                cur.execute(f"DELETE FROM {table} WHERE institution_id = ANY(%s)", (changed,))
+        params = {"now": now.timestamp(), "actor": actor, "rid": request_id_var.get()}
+        for stmt in EXPLODE:
+            cur.execute(stmt, params)
+    return result
 
 
 def search(session: Session, **filters: Any) -> tuple[int, list[dict[str, Any]]]:
