@@ -107,7 +107,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_course")),
         sa.UniqueConstraint("institution_id", "code", name=op.f("uq_course_institution_id_code")),
     )
-    op.create_index(op.f("ix_course_institution_id"), "course", ["institution_id"], unique=False)
     op.create_table(
         "licence",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
@@ -148,7 +147,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_premises")),
         sa.UniqueConstraint("institution_id", "code", name=op.f("uq_premises_institution_id_code")),
     )
-    op.create_index(op.f("ix_premises_institution_id"), "premises", ["institution_id"], unique=False)
     op.create_table(
         "staff_session",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
@@ -184,7 +182,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teacher")),
         sa.UniqueConstraint("institution_id", "code", name=op.f("uq_teacher_institution_id_code")),
     )
-    op.create_index(op.f("ix_teacher_institution_id"), "teacher", ["institution_id"], unique=False)
     op.create_table(
         "course_session",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
@@ -237,15 +234,12 @@ def downgrade() -> None:
     op.drop_table("course_slot")
     op.drop_index(op.f("ix_course_session_course_id"), table_name="course_session")
     op.drop_table("course_session")
-    op.drop_index(op.f("ix_teacher_institution_id"), table_name="teacher")
     op.drop_table("teacher")
     op.drop_index(op.f("ix_staff_session_user_id"), table_name="staff_session")
     op.drop_table("staff_session")
-    op.drop_index(op.f("ix_premises_institution_id"), table_name="premises")
     op.drop_table("premises")
     op.drop_index(op.f("ix_licence_number"), table_name="licence")
     op.drop_table("licence")
-    op.drop_index(op.f("ix_course_institution_id"), table_name="course")
     op.drop_table("course")
     op.drop_table("staff_user")
     op.drop_index("ix_institution_search_grams", table_name="institution", postgresql_using="gin")

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -399,40 +400,56 @@ def import_records(
     seen: dict[str, str] = {}
     batch: list[Any] = []
 
-    def flush() -> None:
-        if not batch:
-            return
+    def write(docs: list[Any]) -> registry.SaveResult:
         with Session(engine) as session:
-            res = registry.save_documents(session, batch, actor=actor, now=now)
+            res = registry.save_documents(session, docs, actor=actor, now=now)
             if on_saved:
                 on_saved(session, res.changed_ids)
             session.commit()
+        return res
+
+    def collect(done: Future[registry.SaveResult], size: int) -> None:
+        res = done.result()
         report.imported += len(res.created)
         report.updated += len(res.updated)
         report.unchanged += len(res.unchanged)
         if progress:
-            progress(len(batch))
-        batch.clear()
+            progress(size)
 
-    for rec in records:
-        if rec.problems:
-            report.rejected.append((rec.loc, rec.problems))
-            continue
-        try:
-            doc = registry.validate(rec.raw)
-        except Invalid as err:
-            report.rejected.append((rec.loc, rec.locate(err.problems)))
-            continue
-        if doc.uscc in seen:
-            report.rejected.append(
-                (rec.loc, [Problem("uscc", f"{doc.uscc} appears again (first at {seen[doc.uscc]})")])
-            )
-            continue
-        seen[doc.uscc] = rec.loc
-        batch.append(doc)
-        if len(batch) >= BATCH:
-            flush()
-    flush()
+    # One writer thread: while PostgreSQL stores batch n, this thread validates batch n + 1.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        pending: tuple[Future[registry.SaveResult], int] | None = None
+
+        def submit() -> None:
+            nonlocal pending, batch
+            if not batch:
+                return
+            if pending:
+                collect(*pending)
+            pending = (writer.submit(write, batch), len(batch))
+            batch = []
+
+        for rec in records:
+            if rec.problems:
+                report.rejected.append((rec.loc, rec.problems))
+                continue
+            try:
+                doc = registry.validate(rec.raw)
+            except Invalid as err:
+                report.rejected.append((rec.loc, rec.locate(err.problems)))
+                continue
+            if doc.uscc in seen:
+                report.rejected.append(
+                    (rec.loc, [Problem("uscc", f"{doc.uscc} appears again (first at {seen[doc.uscc]})")])
+                )
+                continue
+            seen[doc.uscc] = rec.loc
+            batch.append(doc)
+            if len(batch) >= BATCH:
+                submit()
+        submit()
+        if pending:
+            collect(*pending)
     return report
 
 

@@ -30,8 +30,9 @@ from sqlmodel import Field, SQLModel
 from supervision.core import models as _models  # noqa: F401  (naming convention)
 
 
-def _fk(table: str) -> Column[int]:
-    return Column(BigInteger, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False, index=True)
+def _fk(table: str, index: bool = True) -> Column[int]:
+    """A cascading foreign key; ``index=False`` where a unique constraint already leads with the column."""
+    return Column(BigInteger, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False, index=index)
 
 
 class Institution(SQLModel, table=True):
@@ -101,7 +102,7 @@ class Premises(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("institution_id", "code"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    institution_id: int = Field(sa_column=_fk("institution"))
+    institution_id: int = Field(sa_column=_fk("institution", index=False))
     code: str = Field(sa_column=Column(Text, nullable=False))
     address: str = Field(sa_column=Column(Text, nullable=False))
     area_m2: str = Field(sa_column=Column(Numeric, nullable=False))
@@ -115,7 +116,7 @@ class Teacher(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("institution_id", "code"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    institution_id: int = Field(sa_column=_fk("institution"))
+    institution_id: int = Field(sa_column=_fk("institution", index=False))
     code: str = Field(sa_column=Column(Text, nullable=False))
     name: str = Field(sa_column=Column(Text, nullable=False))
     has_teacher_certificate: bool = Field(sa_column=Column(Boolean, nullable=False))
@@ -129,7 +130,7 @@ class Course(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("institution_id", "code"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    institution_id: int = Field(sa_column=_fk("institution"))
+    institution_id: int = Field(sa_column=_fk("institution", index=False))
     code: str = Field(sa_column=Column(Text, nullable=False))
     title: str = Field(sa_column=Column(Text, nullable=False))
     category: str = Field(sa_column=Column(Text, nullable=False))

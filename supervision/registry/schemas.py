@@ -234,12 +234,12 @@ class InstitutionDoc(Doc):
             ("course", [c.code for c in self.courses]),
             ("package", [k.code for c in self.courses for k in c.prepaid_packages]),
         ):
-            dup = sorted({c for c in codes if codes.count(c) > 1})
-            if dup:
+            if len(set(codes)) != len(codes):
+                dup = sorted({c for c in codes if codes.count(c) > 1})
                 problems.append(f"{kind} codes must be unique within the institution: {', '.join(dup)}")
         for i, course in enumerate(self.courses):
-            unknown = [c for c in course.teacher_codes if c not in teacher_codes]
-            if unknown:
+            if not teacher_codes.issuperset(course.teacher_codes):
+                unknown = [c for c in course.teacher_codes if c not in teacher_codes]
                 problems.append(f"courses[{i}].teacher_codes names unknown teachers: {', '.join(unknown)}")
         if problems:
             raise ValueError("; ".join(problems))

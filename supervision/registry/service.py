@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,89 +90,139 @@ def pg_array(items: Sequence[str]) -> str:
     return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "}"
 
 
-# Documents are written in two steps: their canonical JSON is COPYed into a per-connection scratch table, then
-# PostgreSQL spreads each document over the relational tables in set-based INSERT … SELECT statements. The
-# client sends one row per institution and the server does the rest on its own core; the mapping below is
-# the mirror image of ``queries.DOCUMENT_SQL``.
+# Documents are written in two steps: each is COPYed as one row into a per-connection scratch table (its
+# scalar fields as columns, its licence, premises, teachers and courses as JSON), then PostgreSQL spreads the
+# rows over the relational tables in set-based INSERT … SELECT statements. The client sends one row per
+# institution and the server does the rest on its own core. This mapping is the mirror image of
+# ``queries.DOCUMENT_SQL``.
+STAGE_COLUMNS = (
+    "id, is_new, sha, categories, grams, course_ids, uscc, name, nature, status, district, grid, address,"
+    " has_escrow, escrow_mode, escrow_bank, escrow_account_last4, licence, premises, teachers, courses, doc"
+)
 STAGE_TABLE = """CREATE TEMP TABLE IF NOT EXISTS registry_stage (
-  id bigint NOT NULL, is_new boolean NOT NULL, sha text NOT NULL, categories text[] NOT NULL,
-  grams text[] NOT NULL, doc jsonb NOT NULL) ON COMMIT DELETE ROWS"""
+  id bigint, is_new boolean, sha text, categories text[], grams text[], course_ids bigint[], uscc text,
+  name text, nature text, status text, district text, grid text, address text, has_escrow boolean,
+  escrow_mode text, escrow_bank text, escrow_account_last4 text, licence jsonb, premises jsonb,
+  teachers jsonb, courses jsonb, doc jsonb) ON COMMIT DELETE ROWS"""
 BEFORE_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS registry_before (id bigint, before jsonb) ON COMMIT DELETE ROWS"
 )
 _T = "to_timestamp(%(now)s)"
-_ARR = "ARRAY(SELECT jsonb_array_elements_text({}))"
+_INSTITUTION_COLUMNS = (
+    "name, nature, status, district, grid, address, has_escrow, escrow_mode, escrow_bank,"
+    " escrow_account_last4, categories"
+)
+_COURSE_FIELDS = (
+    "code text, title text, category text, subject text, stages text[], mode text, class_size_max int,"
+    " lesson_minutes int, price_per_lesson_fen bigint, teacher_codes text[], term jsonb, weekly_slots jsonb,"
+    " sessions jsonb, prepaid_packages jsonb"
+)
+_COURSES = (
+    f"ROWS FROM (jsonb_to_recordset(s.courses) AS ({_COURSE_FIELDS})) WITH ORDINALITY"
+    " AS c(code, title, category, subject, stages, mode, class_size_max, lesson_minutes,"
+    " price_per_lesson_fen, teacher_codes, term, weekly_slots, sessions, prepaid_packages, n)"
+)
 EXPLODE = [
-    f"""UPDATE institution i SET name = d->>'name', nature = d->>'nature', status = d->>'status',
-      district = d->>'district', grid = d->>'grid', address = d->>'address',
-      has_escrow = jsonb_typeof(d->'escrow') = 'object', escrow_mode = d->'escrow'->>'mode',
-      escrow_bank = d->'escrow'->>'bank', escrow_account_last4 = d->'escrow'->>'account_last4',
-      categories = s.categories, search_grams = s.grams, doc_sha256 = s.sha, version = i.version + 1,
-      updated_at = {_T}
-    FROM (SELECT *, doc AS d FROM registry_stage WHERE NOT is_new) s WHERE i.id = s.id""",
-    f"""INSERT INTO institution (id, uscc, name, nature, status, district, grid, address, has_escrow,
-      escrow_mode, escrow_bank, escrow_account_last4, categories, search_grams, doc_sha256, version,
+    f"""UPDATE institution i SET ({_INSTITUTION_COLUMNS}, search_grams, doc_sha256, version, updated_at)
+      = ({", ".join("s." + c.strip() for c in _INSTITUTION_COLUMNS.split(","))}, s.grams, s.sha,
+         i.version + 1, {_T})
+    FROM registry_stage s WHERE NOT s.is_new AND i.id = s.id""",
+    f"""INSERT INTO institution (id, uscc, {_INSTITUTION_COLUMNS}, search_grams, doc_sha256, version,
       created_at, updated_at)
-    SELECT id, d->>'uscc', d->>'name', d->>'nature', d->>'status', d->>'district', d->>'grid', d->>'address',
-      jsonb_typeof(d->'escrow') = 'object', d->'escrow'->>'mode', d->'escrow'->>'bank',
-      d->'escrow'->>'account_last4', categories, grams, sha, 1, {_T}, {_T}
-    FROM (SELECT *, doc AS d FROM registry_stage WHERE is_new) s ORDER BY id""",
-    f"""INSERT INTO licence (institution_id, number, first_approved_on, issued_on, valid_until, status,
+    SELECT id, uscc, {_INSTITUTION_COLUMNS}, grams, sha, 1, {_T}, {_T}
+    FROM registry_stage WHERE is_new ORDER BY id""",
+    """INSERT INTO licence (institution_id, number, first_approved_on, issued_on, valid_until, status,
       scope_categories, scope_stages, scope_modes)
-    SELECT id, l->>'number', (l->>'first_approved_on')::date, (l->>'issued_on')::date,
-      (l->>'valid_until')::date, l->>'status', {_ARR.format("l->'scope'->'categories'")},
-      {_ARR.format("l->'scope'->'stages'")}, {_ARR.format("l->'scope'->'modes'")}
-    FROM (SELECT id, doc->'licence' AS l FROM registry_stage) s
-    WHERE jsonb_typeof(l) = 'object' ORDER BY id""",
+    SELECT s.id, l.number, l.first_approved_on, l.issued_on, l.valid_until, l.status,
+      ARRAY(SELECT jsonb_array_elements_text(l.scope->'categories')),
+      ARRAY(SELECT jsonb_array_elements_text(l.scope->'stages')),
+      ARRAY(SELECT jsonb_array_elements_text(l.scope->'modes'))
+    FROM registry_stage s, jsonb_to_record(s.licence) AS l(number text, first_approved_on date,
+      issued_on date, valid_until date, status text, scope jsonb)
+    WHERE jsonb_typeof(s.licence) = 'object' ORDER BY s.id""",
     """INSERT INTO premises (institution_id, code, address, area_m2, max_concurrent_students)
-    SELECT s.id, p->>'code', p->>'address', (p->>'area_m2')::numeric, (p->>'max_concurrent_students')::int
-    FROM registry_stage s, jsonb_array_elements(s.doc->'premises') WITH ORDINALITY e(p, n)
-    ORDER BY s.id, n""",
+    SELECT s.id, p.code, p.address, p.area_m2, p.max_concurrent_students
+    FROM registry_stage s, ROWS FROM (jsonb_to_recordset(s.premises) AS (code text, address text,
+      area_m2 numeric, max_concurrent_students int)) WITH ORDINALITY
+      AS p(code, address, area_m2, max_concurrent_students, n)
+    ORDER BY s.id, p.n""",
     """INSERT INTO teacher (institution_id, code, name, has_teacher_certificate, serving_school_teacher)
-    SELECT s.id, t->>'code', t->>'name', (t->>'has_teacher_certificate')::boolean,
-      (t->>'serving_school_teacher')::boolean
-    FROM registry_stage s, jsonb_array_elements(s.doc->'teachers') WITH ORDINALITY e(t, n)
-    ORDER BY s.id, n""",
-    f"""INSERT INTO course (institution_id, code, title, category, subject, stages, mode, class_size_max,
+    SELECT s.id, t.code, t.name, t.has_teacher_certificate, t.serving_school_teacher
+    FROM registry_stage s, ROWS FROM (jsonb_to_recordset(s.teachers) AS (code text, name text,
+      has_teacher_certificate boolean, serving_school_teacher boolean)) WITH ORDINALITY
+      AS t(code, name, has_teacher_certificate, serving_school_teacher, n)
+    ORDER BY s.id, t.n""",
+    f"""INSERT INTO course (id, institution_id, code, title, category, subject, stages, mode, class_size_max,
       lesson_minutes, price_per_lesson_fen, teacher_codes, term_start, term_end)
-    SELECT s.id, c->>'code', c->>'title', c->>'category', c->>'subject', {_ARR.format("c->'stages'")},
-      c->>'mode', (c->>'class_size_max')::int, (c->>'lesson_minutes')::int,
-      (c->>'price_per_lesson_fen')::bigint, {_ARR.format("c->'teacher_codes'")},
-      (c->'term'->>'start')::date, (c->'term'->>'end')::date
-    FROM registry_stage s, jsonb_array_elements(s.doc->'courses') WITH ORDINALITY e(c, n)
-    ORDER BY s.id, n""",
+    SELECT s.course_ids[c.n], s.id, c.code, c.title, c.category, c.subject, c.stages, c.mode,
+      c.class_size_max, c.lesson_minutes, c.price_per_lesson_fen, c.teacher_codes,
+      (c.term->>'start')::date, (c.term->>'end')::date
+    FROM registry_stage s, {_COURSES}
+    ORDER BY s.id, c.n""",
 ]
 _PER_COURSE = """INSERT INTO {table} ({columns})
-    SELECT k.id, {values}
-    FROM registry_stage s
-      CROSS JOIN LATERAL jsonb_array_elements(s.doc->'courses') e(c)
-      JOIN course k ON k.institution_id = s.id AND k.code = e.c->>'code'
-      CROSS JOIN LATERAL jsonb_array_elements(e.c->'{key}') WITH ORDINALITY x(v, n)
-    ORDER BY k.id, x.n"""
+    SELECT s.course_ids[c.n], {values}
+    FROM registry_stage s, {courses},
+      ROWS FROM (jsonb_to_recordset(c.{key}) AS ({fields})) WITH ORDINALITY AS x({names}, n)
+    ORDER BY s.id, c.n, x.n"""
 EXPLODE += [
     _PER_COURSE.format(
         table="course_slot",
         columns='course_id, weekday, start, "end"',
+        courses=_COURSES,
         key="weekly_slots",
-        values="(v->>'weekday')::smallint, (v->>'start')::time, (v->>'end')::time",
+        fields='weekday smallint, start time, "end" time',
+        names='weekday, start, "end"',
+        values='x.weekday, x.start, x."end"',
     ),
     _PER_COURSE.format(
         table="course_session",
         columns='course_id, date, start, "end"',
+        courses=_COURSES,
         key="sessions",
-        values="(v->>'date')::date, (v->>'start')::time, (v->>'end')::time",
+        fields='date date, start time, "end" time',
+        names='date, start, "end"',
+        values='x.date, x.start, x."end"',
     ),
     _PER_COURSE.format(
         table="prepaid_package",
         columns="course_id, code, lessons, months, price_fen",
+        courses=_COURSES,
         key="prepaid_packages",
-        values="v->>'code', (v->>'lessons')::int, (v->>'months')::int, (v->>'price_fen')::bigint",
+        fields="code text, lessons int, months int, price_fen bigint",
+        names="code, lessons, months, price_fen",
+        values="x.code, x.lessons, x.months, x.price_fen",
     ),
     f"""INSERT INTO audit_log (at, actor, action, entity, entity_key, before, after, request_id)
-    SELECT {_T}, %(actor)s, CASE WHEN is_new THEN 'create' ELSE 'replace' END, 'institution', doc->>'uscc',
-      b.before, doc, %(rid)s
+    SELECT {_T}, %(actor)s, CASE WHEN is_new THEN 'create' ELSE 'replace' END, 'institution', s.uscc,
+      b.before, s.doc, %(rid)s
     FROM registry_stage s LEFT JOIN registry_before b ON b.id = s.id ORDER BY s.id""",
 ]
+
+
+def _stage_values(d: dict[str, Any], course_ids: Iterator[int]) -> tuple[Any, ...]:
+    esc = d["escrow"]
+    dumps = orjson.dumps
+    return (
+        pg_array(_categories(d)),
+        pg_array(queries.name_grams(d["name"])),
+        "{" + ",".join(str(next(course_ids)) for _ in d["courses"]) + "}",
+        d["uscc"],
+        d["name"],
+        d["nature"],
+        d["status"],
+        d["district"],
+        d["grid"],
+        d["address"],
+        esc is not None,
+        esc["mode"] if esc else None,
+        esc["bank"] if esc else None,
+        esc["account_last4"] if esc else None,
+        dumps(d["licence"]).decode(),
+        dumps(d["premises"]).decode(),
+        dumps(d["teachers"]).decode(),
+        dumps(d["courses"]).decode(),
+    )
 
 
 def save_documents(
@@ -222,25 +272,19 @@ def save_documents(
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur:
+        # The scratch tables have no statistics, so the planner overestimates and would JIT-compile every
+        # statement (hundreds of ms each): not worth it for a batch.
+        cur.execute("SET LOCAL jit = off")
         cur.execute(STAGE_TABLE)
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS registry_before (id bigint, before jsonb) ON COMMIT DELETE ROWS"
         )
         cur.execute("DELETE FROM registry_stage")
         cur.execute("DELETE FROM registry_before")
-        with cur.copy("COPY registry_stage (id, is_new, sha, categories, grams, doc) FROM STDIN") as cp:
+        course_ids = iter(_next_ids(session, "course", sum(len(v.doc["courses"]) for _, _, v in staged)))
+        with cur.copy(f"COPY registry_stage ({STAGE_COLUMNS}) FROM STDIN") as cp:
             for iid, is_new, v in staged:
-                d = v.doc
-                cp.write_row(
-                    (
-                        iid,
-                        is_new,
-                        v.sha256,
-                        pg_array(_categories(d)),
-                        pg_array(queries.name_grams(d["name"])),
-                        v.canonical.decode(),
-                    )
-                )
+                cp.write_row((iid, is_new, v.sha256, *_stage_values(v.doc, course_ids), v.canonical.decode()))
         if changed:
             with cur.copy("COPY registry_before (id, before) FROM STDIN") as cp:
                 for iid in changed:
