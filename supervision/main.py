@@ -17,12 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from supervision.core.audit import request_id_var
 from supervision.core.clock import Clock, FixedClock, SystemClock
 from supervision.core.errors import DomainError, Invalid, problems_from_pydantic
+from supervision.core.limits import BodySizeLimit
 from supervision.core.logging import configure as configure_logging
 from supervision.settings import ROOT, Settings, get_settings
 from supervision.web import templating
-from supervision.web.api import auth, ops, public, registry
+from supervision.web.api import auth, escrow, ops, public, registry
 from supervision.web.portal import pages as portal_pages
 from supervision.web.public import pages as public_pages
+from supervision.web.staff import escrow as staff_escrow
 from supervision.web.staff import pages as staff_pages
 
 log = logging.getLogger("supervision.http")
@@ -54,11 +56,20 @@ def create_app(
     app.state.clock = clock or default_clock(settings)
     app.state.settings = settings
 
-    for router in (ops.router, auth.router, registry.router, public.router):
+    for router in (
+        ops.router,
+        auth.router,
+        registry.router,
+        public.router,
+        escrow.router,
+        escrow.staff_router,
+    ):
         app.include_router(router)
-    for pages in (public_pages, staff_pages, portal_pages):
+    for pages in (public_pages, staff_pages, staff_escrow, portal_pages):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=ROOT / "supervision" / "web" / "static"), name="static")
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next):  # type: ignore[no-untyped-def]

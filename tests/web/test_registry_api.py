@@ -145,3 +145,19 @@ def test_probes(http: httpx.Client) -> None:
     r = http.get("/docs")
     assert r.status_code == 200 and "cdn" not in r.text.lower()
     assert http.get("/openapi.json").status_code == 200
+
+
+def test_oversized_body_is_a_clear_413(staff: httpx.Client, live) -> None:  # type: ignore[no-untyped-def]
+    limit = live.app.state.settings.max_upload_bytes
+    r = staff.post(
+        "/api/v1/institutions", content=b"x" * (limit + 1), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 413
+    assert r.json()["error"] == "too_large"
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(limit // (1 << 20) + 2):
+            yield b" " * (1 << 20)
+
+    r = staff.post("/api/v1/institutions", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
