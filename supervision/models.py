@@ -3,6 +3,16 @@
 from supervision.accounts.models import StaffSession, StaffUser
 from supervision.compliance.models import Finding, RuleRun
 from supervision.core.audit import AuditLog
+from supervision.escrow.models import (
+    EscrowAccount,
+    EscrowEntry,
+    EscrowIdempotency,
+    EscrowStatement,
+    EscrowStatementLine,
+    EscrowTransaction,
+    InstitutionKey,
+    PortalSession,
+)
 from supervision.registry.models import (
     Course,
     CourseSession,
@@ -20,8 +30,16 @@ __all__ = [
     "Finding",
     "CourseSession",
     "CourseSlot",
+    "EscrowAccount",
+    "EscrowEntry",
+    "EscrowIdempotency",
+    "EscrowStatement",
+    "EscrowStatementLine",
+    "EscrowTransaction",
     "Institution",
+    "InstitutionKey",
     "Licence",
+    "PortalSession",
     "Premises",
     "PrepaidPackage",
     "RuleRun",

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_upload_bytes: int = 60 * 1024 * 1024
+    max_statement_bytes: int = 20 * 1024 * 1024
+    """Largest escrow statement accepted (JSON body or CSV upload), enforced while the body is read."""
+    portal_session_hours: int = 8
     staff_session_hours: int = 12
     today: str | None = None
     """Pin the business date (YYYY-MM-DD), for demos and tests. Unset: today in Asia/Shanghai."""

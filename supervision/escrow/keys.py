@@ -1,0 +1,216 @@
+"""Institution API keys (机构密钥) and the portal sessions opened with them.
+
+A key reads ``sk_<public id>_<secret>``. It is random (``secrets``), shown once when issued, and stored as
+its SHA-256: a key has 256 bits of entropy, so a fast hash is right (argon2 is for passwords people choose).
+The public id finds the row; the institution a request acts for always comes from the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from supervision.core import audit
+from supervision.core.errors import Invalid, NotFound, Problem, Unauthorized
+from supervision.escrow.models import InstitutionKey, PortalSession
+from supervision.registry.models import Institution
+
+PREFIX = "sk_"
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+_ID_LEN = 10
+DEFAULT_DAYS = 365
+MAX_DAYS = 3 * 365
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who a request acts for: the institution of a valid key (or of a portal session opened with one)."""
+
+    institution_id: int
+    uscc: str
+    name: str
+    key_id: int
+    public_id: str
+
+    @property
+    def actor(self) -> str:
+        return f"institution:{self.uscc}:key:{self.public_id}"
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _split(key: str) -> tuple[str, str] | None:
+    """(public id, whole key) when ``key`` is shaped like one of ours."""
+    key = key.strip()
+    if not key.startswith(PREFIX) or len(key) < len(PREFIX) + _ID_LEN + 2:
+        return None
+    public_id = key[len(PREFIX) : len(PREFIX) + _ID_LEN]
+    if key[len(PREFIX) + _ID_LEN] != "_" or not all(c in _ID_ALPHABET for c in public_id):
+        return None
+    return public_id, key
+
+
+def issue(
+    session: Session,
+    *,
+    uscc: str,
+    now: dt.datetime,
+    actor: str,
+    days: int = DEFAULT_DAYS,
+    label: str = "",
+) -> tuple[str, InstitutionKey]:
+    """Issue a key for the institution ``uscc``; returns the key (to show once) and its row."""
+    if not 1 <= days <= MAX_DAYS:
+        raise Invalid("cannot issue the key", [Problem("days", f"from 1 to {MAX_DAYS}")])
+    institution = session.exec(select(Institution).where(Institution.uscc == uscc)).first()
+    if institution is None or institution.id is None:
+        raise NotFound(f"no institution with credit code {uscc}")
+    public_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LEN))
+    key = f"{PREFIX}{public_id}_{secrets.token_urlsafe(32)}"
+    row = InstitutionKey(
+        institution_id=institution.id,
+        public_id=public_id,
+        secret_sha256=_sha256(key),
+        label=label or institution.name,
+        created_at=now,
+        created_by=actor,
+        expires_at=now + dt.timedelta(days=days),
+    )
+    session.add(row)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="issue",
+        entity="institution_key",
+        key=public_id,
+        before=None,
+        after={
+            "uscc": uscc,
+            "public_id": public_id,
+            "label": row.label,
+            "expires_at": row.expires_at.isoformat(),
+        },
+    )
+    session.flush()
+    return key, row
+
+
+def revoke(session: Session, *, public_id: str, now: dt.datetime, actor: str) -> InstitutionKey:
+    """Revoke a key (and with it every portal session opened with it). Revoking twice changes nothing."""
+    row = session.exec(select(InstitutionKey).where(InstitutionKey.public_id == public_id)).first()
+    if row is None:
+        raise NotFound(f"no key {public_id}")
+    if row.revoked_at is not None:
+        return row
+    row.revoked_at = now
+    row.revoked_by = actor
+    session.add(row)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="revoke",
+        entity="institution_key",
+        key=public_id,
+        before={"revoked_at": None},
+        after={"revoked_at": now.isoformat(), "revoked_by": actor},
+    )
+    session.flush()
+    return row
+
+
+def list_keys(session: Session, uscc: str | None = None) -> list[tuple[InstitutionKey, str]]:
+    """Keys with their institution's credit code, newest first."""
+    query = (
+        select(InstitutionKey, Institution.uscc)
+        .join(Institution, Institution.id == InstitutionKey.institution_id)  # type: ignore[arg-type]
+        .order_by(InstitutionKey.id.desc())  # type: ignore[union-attr]
+    )
+    if uscc:
+        query = query.where(Institution.uscc == uscc)
+    return [(k, u) for k, u in session.exec(query).all()]
+
+
+def key_status(row: InstitutionKey, now: dt.datetime) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+_HOLDER_SQL = """
+SELECT k.id AS key_id, k.public_id, k.secret_sha256, k.expires_at, k.revoked_at,
+       i.id AS institution_id, i.uscc, i.name
+  FROM institution_key k JOIN institution i ON i.id = k.institution_id
+"""
+
+
+def holder_for_key(session: Session, key: str, now: dt.datetime) -> KeyHolder:
+    """The institution a key acts for; a wrong, expired or revoked key is refused alike."""
+    parts = _split(key)
+    refused = Unauthorized("unknown, expired or revoked institution key")
+    if parts is None:
+        raise refused
+    public_id, whole = parts
+    row = session.execute(text(_HOLDER_SQL + " WHERE k.public_id = :p"), {"p": public_id}).first()
+    if row is None or not hmac.compare_digest(row.secret_sha256, _sha256(whole)):
+        raise refused
+    if row.revoked_at is not None or row.expires_at <= now:
+        raise refused
+    return KeyHolder(row.institution_id, row.uscc, row.name, row.key_id, row.public_id)
+
+
+# ------------------------------------------------------------------------------------------- portal
+
+
+def open_session(session: Session, key: str, now: dt.datetime, hours: int) -> tuple[str, KeyHolder]:
+    """Sign in to the portal with a key: a server-side session row; returns its token (the cookie)."""
+    holder = holder_for_key(session, key, now)
+    token = secrets.token_urlsafe(32)
+    session.add(
+        PortalSession(
+            token_sha256=_sha256(token),
+            key_id=holder.key_id,
+            csrf_token=secrets.token_urlsafe(24),
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+    )
+    session.flush()
+    return token, holder
+
+
+def holder_for_session(session: Session, token: str, now: dt.datetime) -> tuple[KeyHolder, str]:
+    """The institution of a portal session and the session's CSRF token; a session ends with its key."""
+    row = session.execute(
+        text(
+            "SELECT k.id AS key_id, k.public_id, i.id AS institution_id, i.uscc, i.name, s.csrf_token"
+            " FROM portal_session s JOIN institution_key k ON k.id = s.key_id"
+            " JOIN institution i ON i.id = k.institution_id"
+            " WHERE s.token_sha256 = :t AND s.revoked_at IS NULL AND s.expires_at > :now"
+            " AND k.revoked_at IS NULL AND k.expires_at > :now"
+        ),
+        {"t": _sha256(token), "now": now},
+    ).first()
+    if row is None:
+        raise Unauthorized("sign in with your institution key")
+    csrf: str = row.csrf_token
+    return KeyHolder(row.institution_id, row.uscc, row.name, row.key_id, row.public_id), csrf
+
+
+def close_session(session: Session, token: str, now: dt.datetime) -> None:
+    session.execute(
+        text("UPDATE portal_session SET revoked_at = :now WHERE token_sha256 = :t AND revoked_at IS NULL"),
+        {"now": now, "t": _sha256(token)},
+    )

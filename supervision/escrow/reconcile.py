@@ -1,0 +1,156 @@
+"""Reconciliation on acceptance (对账): the statement against the bank, against the previous accepted closing
+balance, and the supervised money against the reserve requirement; and the FEE-* findings of the rule engine.
+
+The engine owns the rules and their parameters (``escrow.coverage_pct``, ``escrow.reserve_min_fen``,
+``statement.due_day``, effective-dated per jurisdiction); nothing here repeats a threshold.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from rules.engine import Context, Engine
+
+STATEMENT_RULES = frozenset(
+    {"FEE-BALANCE-BREAK", "FEE-ESCROW-SHORTFALL", "FEE-PREPAY-CAP", "FEE-STATEMENT-MISSING", "FEE-NO-ESCROW"}
+)
+"""The rules whose findings answer a submission. FEE-PREPAY-CAP counts only for statement lines (its
+findings about the packages a course offers belong to the registry)."""
+
+
+@lru_cache(maxsize=8)
+def engine(jurisdiction: str) -> Engine:
+    """The rule engine of a jurisdiction, loaded (and its data checked) once per process."""
+    return Engine.load(jurisdiction)
+
+
+def context(jurisdiction: str, as_of: dt.date) -> Context:
+    return engine(jurisdiction).at(as_of)
+
+
+def statement_document(row: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A statement in the shape of the data formats (what the engine reads), with its id."""
+    return {
+        "id": row["id"],
+        "period": row["period"],
+        "mode": row["mode"],
+        "opening_balance_fen": row["opening_balance_fen"],
+        "receipts_fen": row["receipts_fen"],
+        "released_fen": row["released_fen"],
+        "refunds_fen": row["refunds_fen"],
+        "closing_balance_fen": row["closing_balance_fen"],
+        "bank_reported_balance_fen": row["bank_reported_balance_fen"],
+        "reserve_balance_fen": row["reserve_balance_fen"],
+        "unearned_liability_fen": row["unearned_liability_fen"],
+        "amends": row.get("amends_id", row.get("amends")),
+        "lines": list(lines),
+    }
+
+
+def _is_statement_subject(finding: Mapping[str, Any], periods: set[str]) -> bool:
+    if finding["rule_id"] != "FEE-PREPAY-CAP":
+        return True
+    return finding["subject"].split("/", 1)[0] in periods
+
+
+def reconcile(
+    ctx: Context,
+    *,
+    institution_doc: Mapping[str, Any] | None,
+    statement: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    others: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Reconcile ``statement`` (a dict with ``id`` and the summary fields) against ``others``, the other
+    statements of the institution in force (without lines). Returns (reconciliation, requirement, findings).
+    """
+    period = statement["period"]
+    previous = max((s for s in others if s["period"] < period), key=lambda s: s["period"], default=None)
+    computed = (
+        statement["opening_balance_fen"]
+        + statement["receipts_fen"]
+        - statement["released_fen"]
+        - statement["refunds_fen"]
+    )
+    bank: dict[str, Any] = {"applies": statement["mode"] == "bank_custody"}
+    if bank["applies"]:
+        reported = statement["bank_reported_balance_fen"]
+        bank.update(
+            reported_fen=reported,
+            computed_fen=computed,
+            difference_fen=reported - computed,
+            ok=reported == computed,
+        )
+    opening: dict[str, Any] = {"opening_fen": statement["opening_balance_fen"]}
+    if previous is None:
+        opening.update(previous_statement=None, previous_period=None, ok=True)
+        opening["note"] = "no earlier statement in force: the opening balance is brought forward"
+    else:
+        prev_closing = previous["closing_balance_fen"]
+        opening.update(
+            previous_statement=previous["id"],
+            previous_period=previous["period"],
+            previous_closing_fen=prev_closing,
+            difference_fen=statement["opening_balance_fen"] - prev_closing,
+            ok=statement["opening_balance_fen"] == prev_closing,
+        )
+        if previous["period"] != _month_before(period):
+            opening["note"] = f"the previous statement in force is for {previous['period']}"
+    requirement = ctx.reserve_requirement(statement)
+    coverage = {
+        "supervised_fen": requirement["supervised_fen"],
+        "required_fen": requirement["required_fen"],
+        "shortfall_fen": requirement["shortfall_fen"],
+        "ok": requirement["shortfall_fen"] == 0,
+    }
+    reconciliation = {
+        "as_of": ctx.as_of.isoformat(),
+        "computed_closing_fen": computed,
+        "bank": bank,
+        "opening": opening,
+        "coverage": coverage,
+        "ok": bool(bank.get("ok", True) and opening["ok"] and coverage["ok"]),
+    }
+    findings: list[dict[str, Any]] = []
+    if institution_doc is not None:
+        statements = [statement_document(s, ()) for s in others]
+        statements.append(statement_document(statement, lines))
+        periods = {period}
+        for f in ctx.evaluate(institution_doc, statements).findings:
+            d = f.to_dict()
+            if d["rule_id"] in STATEMENT_RULES and _is_statement_subject(d, periods):
+                findings.append(d)
+    return reconciliation, requirement, findings
+
+
+def _month_before(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+def next_due(ctx: Context) -> dict[str, Any]:
+    """The next statement an institution owes as of ``ctx.as_of`` and its deadline (``statement.due_day``)."""
+    resolved = ctx.parameter("statement.due_day")
+    if resolved is None:
+        return {"period": None, "due_on": None, "due_day": None, "parameter": None}
+    day = int(resolved.value)
+    as_of = ctx.as_of
+    first = as_of.replace(day=1)
+    prev = first - dt.timedelta(days=1)
+    deadline = dt.date(as_of.year, as_of.month, min(day, calendar.monthrange(as_of.year, as_of.month)[1]))
+    if as_of > deadline:
+        period = f"{as_of.year:04d}-{as_of.month:02d}"
+        nxt = (first + dt.timedelta(days=32)).replace(day=1)
+        deadline = nxt.replace(day=min(day, calendar.monthrange(nxt.year, nxt.month)[1]))
+    else:
+        period = f"{prev.year:04d}-{prev.month:02d}"
+    return {
+        "period": period,
+        "due_on": deadline.isoformat(),
+        "due_day": day,
+        "parameter": resolved.trace(),
+    }

@@ -1,0 +1,292 @@
+"""Accepting statements (报表受理): idempotency, history checks, storage, posting and reconciliation.
+
+One submission is one database transaction: the statement, its lines, its ledger transactions, its
+idempotency record and its audit row are stored together or not at all (the request boundary commits; this
+module only flushes). Submissions of one institution are serialised by a transaction-scoped advisory lock,
+so of two simultaneous submissions for the same period exactly one is accepted and the other is told why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from supervision.core import audit
+from supervision.core.errors import Conflict, Invalid, NotFound, Problem
+from supervision.escrow import ledger, queries, reconcile
+from supervision.escrow.keys import KeyHolder
+from supervision.escrow.schemas import ParsedStatement, StatementOut, line_dict
+from supervision.registry import queries as registry_queries
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The answer to a submission: HTTP status, body, and whether it is the replay of an earlier answer."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def check_idempotency_key(key: str | None) -> str:
+    if key is None or not key.strip():
+        raise Invalid(
+            "an Idempotency-Key header is required",
+            [Problem("Idempotency-Key", "required: a unique value per statement, reused only to retry it")],
+        )
+    key = key.strip()
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise Invalid(
+            "the Idempotency-Key header is not valid",
+            [Problem("Idempotency-Key", "1-200 printable ASCII characters, no spaces")],
+        )
+    return key
+
+
+def submit(
+    session: Session,
+    *,
+    holder: KeyHolder,
+    parsed: ParsedStatement,
+    idempotency_key: str,
+    now: dt.datetime,
+    as_of: dt.date,
+    jurisdiction: str,
+) -> Submission:
+    """Accept a statement that passed its own checks, for the institution of ``holder``."""
+    institution_id = holder.institution_id
+    queries.lock_institution(session, institution_id)
+    prior = session.execute(
+        text(
+            "SELECT request_sha256, status_code, response FROM escrow_idempotency"
+            " WHERE institution_id = :i AND key = :k"
+        ),
+        {"i": institution_id, "k": idempotency_key},
+    ).first()
+    if prior is not None:
+        if prior.request_sha256 != parsed.request_sha256:
+            raise Conflict(
+                "this Idempotency-Key was already used for a different statement; nothing was changed",
+                "idempotency_key_reused",
+            )
+        return Submission(prior.status_code, prior.response, replayed=True)
+
+    s = parsed.summary
+    heads = queries.heads(session, institution_id)
+    current = next((h for h in heads if h["period"] == s.period), None)
+    replaced: dict[str, Any] | None = None
+    if s.amends is None:
+        if current is not None:
+            raise Conflict(
+                f"a statement for {s.period} is already accepted (id {current['id']}); to correct it, "
+                f'submit a new statement with "amends": {current["id"]}',
+                "already_accepted",
+            )
+    else:
+        target = queries.own_statement(session, institution_id, s.amends)
+        if target is None:
+            raise Invalid(
+                "the statement to correct was not found",
+                [Problem("amends", f"you have no statement {s.amends}")],
+            )
+        if target["period"] != s.period:
+            raise Invalid(
+                "a correction must be for the same period",
+                [Problem("amends", f"statement {s.amends} is for {target['period']}, not {s.period}")],
+            )
+        if target["status"] == "superseded":
+            raise Conflict(
+                f"statement {s.amends} was already corrected by statement {target['superseded_by']}; "
+                f"amend {current['id'] if current else target['superseded_by']} instead",
+                "already_superseded",
+            )
+        replaced = current
+
+    statement_id = session.execute(text("SELECT nextval('escrow_statement_id_seq')")).scalar_one()
+    row: dict[str, Any] = {"id": statement_id, **s.model_dump()}
+    row["amends_id"] = row.pop("amends")
+    others = [h for h in heads if replaced is None or h["id"] != replaced["id"]]
+    ctx = reconcile.context(jurisdiction, as_of)
+    doc = registry_queries.document(session, holder.uscc)
+    engine_lines = [line_dict(line) for line in parsed.lines]
+    reconciliation, requirement, findings = reconcile.reconcile(
+        ctx, institution_doc=doc, statement=row, lines=engine_lines, others=others
+    )
+    _insert_statement(
+        session, row, parsed, institution_id, holder, now, as_of, reconciliation, requirement, findings
+    )
+    _copy_lines(session, statement_id, parsed)
+
+    accounts = ledger.ensure_accounts(session, institution_id)
+    previous = max((h for h in others if h["period"] < s.period), key=lambda h: h["period"], default=None)
+    following = min((h for h in others if h["period"] > s.period), key=lambda h: h["period"], default=None)
+    in_force = ledger.active(session, [x["id"] for x in (replaced, following) if x is not None])
+    posting = ledger.plan(
+        statement=row,
+        previous=previous,
+        following=following,
+        replaced=[t for t in in_force if replaced is not None and t.statement_id == replaced["id"]],
+        following_active=[t for t in in_force if following is not None and t.statement_id == following["id"]],
+    )
+    ledger.write(session, institution_id, posting, accounts, now)
+
+    # Compliance: once ``supervision.compliance.service`` provides it, the stored findings of the institution
+    # are refreshed here, in the same transaction:
+    #     compliance.reevaluate_institution(session, institution_id, as_of)
+
+    audit.record(
+        session,
+        at=now,
+        actor=holder.actor,
+        action="amend" if replaced is not None else "accept",
+        entity="escrow_statement",
+        key=str(statement_id),
+        before=None,
+        after={
+            "uscc": holder.uscc,
+            **{k: v for k, v in row.items() if k != "amends_id"},
+            "amends": row["amends_id"],
+            "line_count": len(parsed.lines),
+            "request_sha256": parsed.request_sha256,
+            "reconciled": reconciliation["ok"],
+            "findings": [f"{f['rule_id']} {f['subject']}" for f in findings],
+        },
+    )
+    answer = view(session, institution_id, statement_id)
+    session.execute(
+        text(
+            "INSERT INTO escrow_idempotency (institution_id, key, request_sha256, statement_id, status_code,"
+            " response, created_at) VALUES (:i, :k, :h, :s, 201, CAST(:r AS jsonb), :at)"
+        ),
+        {
+            "i": institution_id,
+            "k": idempotency_key,
+            "h": parsed.request_sha256,
+            "s": statement_id,
+            "r": orjson.dumps(answer).decode(),
+            "at": now,
+        },
+    )
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a constraint the checks above should already have caught
+        raise Conflict(f"the statement conflicts with one stored meanwhile: {exc.orig}", "conflict") from None
+    return Submission(201, answer)
+
+
+def _insert_statement(
+    session: Session,
+    row: dict[str, Any],
+    parsed: ParsedStatement,
+    institution_id: int,
+    holder: KeyHolder,
+    now: dt.datetime,
+    as_of: dt.date,
+    reconciliation: dict[str, Any],
+    requirement: dict[str, Any],
+    findings: list[dict[str, Any]],
+) -> None:
+    session.execute(
+        text(
+            """
+INSERT INTO escrow_statement (id, institution_id, period, mode, opening_balance_fen, receipts_fen,
+  released_fen, refunds_fen, closing_balance_fen, bank_reported_balance_fen, reserve_balance_fen,
+  unearned_liability_fen, amends_id, line_count, source, body_sha256, submitted_at, accepted_on, submitted_by,
+  reconciliation, requirement, findings)
+VALUES (:id, :institution_id, :period, :mode, :opening_balance_fen, :receipts_fen, :released_fen,
+  :refunds_fen, :closing_balance_fen, :bank_reported_balance_fen, :reserve_balance_fen,
+  :unearned_liability_fen, :amends_id, :line_count, :source, :body_sha256, :submitted_at, :accepted_on,
+  :submitted_by, CAST(:reconciliation AS jsonb), CAST(:requirement AS jsonb), CAST(:findings AS jsonb))
+"""
+        ),
+        {
+            **row,
+            "institution_id": institution_id,
+            "line_count": len(parsed.lines),
+            "source": parsed.source,
+            "body_sha256": parsed.request_sha256,
+            "submitted_at": now,
+            "accepted_on": as_of,
+            "submitted_by": holder.actor,
+            "reconciliation": orjson.dumps(reconciliation).decode(),
+            "requirement": orjson.dumps(requirement).decode(),
+            "findings": orjson.dumps(findings).decode(),
+        },
+    )
+
+
+def _copy_lines(session: Session, statement_id: int, parsed: ParsedStatement) -> None:
+    """The lines by COPY, in the text format. Refs and package codes were checked to hold no tab, newline
+    or backslash, so no value needs escaping."""
+    if not parsed.lines:
+        return
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    prefix = f"{statement_id}\t"
+    null = "\\N"
+    buf = "".join(
+        [
+            f"{prefix}{seq}\t{d}\t{t}\t{a}\t{r}\t{p if p is not None else null}\t"
+            f"{ls if ls is not None else null}\t{m if m is not None else null}\n"
+            for seq, (d, t, a, r, p, ls, m) in enumerate(parsed.lines, 1)
+        ]
+    ).encode()
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY escrow_statement_line"
+            " (statement_id, seq, date, type, amount_fen, ref, package_code, lessons, months) FROM STDIN"
+        ) as cp,
+    ):
+        cp.write(buf)
+
+
+def view(session: Session, institution_id: int, statement_id: int) -> dict[str, Any]:
+    """A statement of the institution as the API shows it; another institution's is not found."""
+    row = queries.own_statement(session, institution_id, statement_id)
+    if row is None:
+        raise NotFound(f"you have no statement {statement_id}")
+    return _out(row)
+
+
+def staff_view(session: Session, statement_id: int) -> dict[str, Any]:
+    row = queries.statement(session, statement_id)
+    if row is None:
+        raise NotFound(f"no statement {statement_id}")
+    return _out(row)
+
+
+def _out(row: dict[str, Any]) -> dict[str, Any]:
+    return StatementOut.model_validate(row).model_dump(mode="json")
+
+
+def institution_for_staff(session: Session, uscc: str) -> dict[str, Any]:
+    found = queries.institution_by_uscc(session, uscc)
+    if found is None:
+        raise NotFound(f"no institution with credit code {uscc}")
+    return found
+
+
+def requirement_now(
+    session: Session, institution_id: int, *, as_of: dt.date, jurisdiction: str
+) -> dict[str, Any]:
+    """What the institution must hold now, computed from its latest statement in force, and what is due."""
+    ctx = reconcile.context(jurisdiction, as_of)
+    heads = queries.heads(session, institution_id)
+    latest = heads[-1] if heads else None
+    return {
+        "as_of": as_of.isoformat(),
+        "latest_statement": latest["id"] if latest else None,
+        "period": latest["period"] if latest else None,
+        "requirement": ctx.reserve_requirement(reconcile.statement_document(latest, ())) if latest else None,
+        "next_statement": reconcile.next_due(ctx),
+    }

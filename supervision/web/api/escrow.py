@@ -1,0 +1,388 @@
+"""Escrow JSON API: institutions submit and read their own statements with a key; staff read any ledger.
+
+The institution always comes from the key (``Authorization: Bearer sk_…`` or ``X-API-Key``), never from the
+URL or the body. Bodies are read under ``SUPERVISION_MAX_STATEMENT_BYTES`` while they arrive: a larger one is
+refused with 413 without being read to the end, whatever its Content-Length says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from supervision.core.errors import Invalid, Problem, TooLarge, Unauthorized
+from supervision.core.pagination import Page, PageParams
+from supervision.escrow import keys, ledger, queries, service, validation
+from supervision.escrow.keys import KeyHolder
+from supervision.escrow.schemas import KeyIssued, KeyOut, LineOut, StatementOut, StatementSummary
+from supervision.web.deps import ClockDep, DbSession, Staff, actor
+
+router = APIRouter(prefix="/api/v1/escrow", tags=["institutions: escrow"])
+staff_router = APIRouter(prefix="/api/v1/escrow", tags=["staff: escrow"])
+
+KEY_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid institution key"},
+    404: {"description": "no such statement of yours"},
+}
+SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **KEY_ERRORS,
+    409: {"description": "already accepted for the period, already corrected, or Idempotency-Key reused"},
+    413: {"description": "the statement is larger than the limit"},
+    422: {"description": "rejected: every problem listed with its field or CSV line"},
+}
+STAFF_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not signed in as staff"},
+    404: {"description": "no such institution, statement or key"},
+}
+
+
+# ------------------------------------------------------------------------------------------ dependencies
+
+
+def key_from_headers(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return None
+
+
+def institution_holder(request: Request, session: DbSession, clock: ClockDep) -> KeyHolder:
+    key = key_from_headers(request)
+    if not key:
+        raise Unauthorized(
+            "an institution key is required: 'Authorization: Bearer sk_…' or 'X-API-Key: sk_…'"
+        )
+    return keys.holder_for_key(session, key, clock.now())
+
+
+Holder = Annotated[KeyHolder, Depends(institution_holder)]
+
+
+def _limit(request: Request) -> int:
+    limit: int = request.app.state.settings.max_statement_bytes
+    return limit
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(f"a statement may be at most {limit} bytes ({limit // (1024 * 1024)} MB)")
+
+
+async def limited_stream(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
+    """The request body as it arrives, refused as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise _too_large(limit)
+        yield chunk
+
+
+async def read_limited(request: Request) -> bytes:
+    limit = _limit(request)
+    return b"".join([chunk async for chunk in limited_stream(request, limit)])
+
+
+@dataclass(frozen=True)
+class CsvUpload:
+    data: bytes
+    form: dict[str, str]
+    filename: str
+
+
+async def read_csv_upload(request: Request) -> CsvUpload:
+    """A CSV statement: ``multipart/form-data`` with a ``file`` part and summary fields, or a bare CSV body
+    (``text/csv``) carrying its summary in a leading comment block."""
+    limit = _limit(request)
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return CsvUpload(await read_limited(request), {}, "statement.csv")
+    parser = MultiPartParser(
+        request.headers, limited_stream(request, limit), max_files=1, max_fields=40, max_part_size=64 * 1024
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise Invalid("the upload cannot be read", [Problem("$", exc.message)]) from None
+    upload = form.get("file")
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    try:
+        if not isinstance(upload, UploadFile):
+            raise Invalid(
+                "no CSV file in the upload", [Problem("file", "required: the statement lines as CSV")]
+            )
+        data = await upload.read()
+        return CsvUpload(data, fields, upload.filename or "statement.csv")
+    finally:
+        await form.close()
+
+
+async def read_json_body(request: Request) -> bytes:
+    return await read_limited(request)
+
+
+def _answer(result: service.Submission) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return JSONResponse(result.body, status_code=result.status, headers=headers)
+
+
+_STATEMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    **StatementSummary.model_json_schema(),
+                    "title": "Statement",
+                    "description": "The escrow statement of the data formats; unknown fields are rejected.",
+                }
+            }
+        },
+    }
+}
+_CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV: date,type,amount_fen,ref,package_code,lessons,months",
+                        },
+                        **{f: {"type": "string"} for f in StatementSummary.model_fields},
+                    },
+                }
+            },
+            "text/csv": {"schema": {"type": "string", "description": "summary in a '# field: value' block"}},
+        },
+    }
+}
+
+
+# ------------------------------------------------------------------------------------- institutions
+
+
+@router.post(
+    "/statements",
+    status_code=201,
+    response_model=StatementOut,
+    responses=SUBMIT_ERRORS,
+    openapi_extra=_STATEMENT_BODY,
+)
+def submit_json(
+    holder: Holder,
+    body: Annotated[bytes, Depends(read_json_body)],
+    session: DbSession,
+    clock: ClockDep,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """Submit a statement as JSON (formats.md). The same ``Idempotency-Key`` and body returns the first
+    answer; the same key with another body is refused (409) and changes nothing."""
+    key = service.check_idempotency_key(idempotency_key)
+    parsed = validation.parse_json(body, clock.today())
+    return _answer(
+        service.submit(
+            session,
+            holder=holder,
+            parsed=parsed,
+            idempotency_key=key,
+            now=clock.now(),
+            as_of=clock.today(),
+            jurisdiction=request.app.state.settings.jurisdiction,
+        )
+    )
+
+
+@router.post(
+    "/statements/csv",
+    status_code=201,
+    response_model=StatementOut,
+    responses=SUBMIT_ERRORS,
+    openapi_extra=_CSV_BODY,
+)
+def submit_csv(
+    holder: Holder,
+    upload: Annotated[CsvUpload, Depends(read_csv_upload)],
+    session: DbSession,
+    clock: ClockDep,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """Submit a statement as CSV: the lines under the header ``date,type,amount_fen,ref,package_code,lessons,
+    months``; the summary as form fields or a leading ``# field: value`` block. UTF-8 (with or without BOM) or
+    GB18030. Problems name the file, line and column."""
+    key = service.check_idempotency_key(idempotency_key)
+    parsed = validation.parse_csv(upload.data, upload.form, clock.today(), upload.filename)
+    return _answer(
+        service.submit(
+            session,
+            holder=holder,
+            parsed=parsed,
+            idempotency_key=key,
+            now=clock.now(),
+            as_of=clock.today(),
+            jurisdiction=request.app.state.settings.jurisdiction,
+        )
+    )
+
+
+@router.get("/statements", response_model=Page[StatementOut], responses=KEY_ERRORS)
+def list_statements(
+    holder: Holder,
+    session: DbSession,
+    period: Annotated[str | None, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
+    paging: PageParams = Depends(),
+) -> Page[dict[str, Any]]:
+    """Your statements, newest period first (corrections and what they superseded)."""
+    total, rows = queries.statements(
+        session, holder.institution_id, limit=paging.page_size, offset=paging.offset, period=period
+    )
+    items = [StatementOut.model_validate(r).model_dump(mode="json") for r in rows]
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/statements/{statement_id}", response_model=StatementOut, responses=KEY_ERRORS)
+def get_statement(statement_id: int, holder: Holder, session: DbSession) -> dict[str, Any]:
+    return service.view(session, holder.institution_id, statement_id)
+
+
+@router.get("/statements/{statement_id}/lines", response_model=Page[LineOut], responses=KEY_ERRORS)
+def get_lines(
+    statement_id: int,
+    holder: Holder,
+    session: DbSession,
+    type: Literal["receipt", "release", "refund"] | None = None,
+    paging: PageParams = Depends(),
+) -> Page[dict[str, Any]]:
+    service.view(session, holder.institution_id, statement_id)
+    total, rows = queries.lines(
+        session, statement_id, limit=paging.page_size, offset=paging.offset, type_=type
+    )
+    return Page(items=rows, total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/requirement", responses=KEY_ERRORS)
+def get_requirement(holder: Holder, session: DbSession, clock: ClockDep, request: Request) -> dict[str, Any]:
+    """What you must hold in supervision now and how it is computed (parameters with their effective dates and
+    citations), and which statement is due next."""
+    return service.requirement_now(
+        session,
+        holder.institution_id,
+        as_of=clock.today(),
+        jurisdiction=request.app.state.settings.jurisdiction,
+    )
+
+
+class LedgerOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    balances: list[dict[str, Any]]
+    transactions: Page[dict[str, Any]]
+
+
+@router.get("/ledger", response_model=LedgerOut, responses=KEY_ERRORS)
+def get_ledger(holder: Holder, session: DbSession, paging: PageParams = Depends()) -> LedgerOut:
+    """Your ledger accounts (stored and recomputed balances) and transactions, newest first."""
+    return _ledger(session, holder.institution_id, paging)
+
+
+@router.get("/findings", responses=KEY_ERRORS)
+def get_findings(holder: Holder, session: DbSession) -> dict[str, Any]:
+    """Your open findings (all rules) as stored by the bureau's rule runs."""
+    return {"findings": queries.open_findings(session, holder.institution_id)}
+
+
+def _ledger(session: DbSession, institution_id: int, paging: PageParams) -> LedgerOut:
+    total, rows = queries.transactions(session, institution_id, limit=paging.page_size, offset=paging.offset)
+    return LedgerOut(
+        balances=ledger.balances(session, institution_id),
+        transactions=Page(items=rows, total=total, page=paging.page, page_size=paging.page_size),
+    )
+
+
+# -------------------------------------------------------------------------------------------- staff
+
+
+@staff_router.get(
+    "/institutions/{uscc}/statements", response_model=Page[StatementOut], responses=STAFF_ERRORS
+)
+def staff_statements(
+    uscc: str, user: Staff, session: DbSession, paging: PageParams = Depends()
+) -> Page[dict[str, Any]]:
+    inst = service.institution_for_staff(session, uscc)
+    total, rows = queries.statements(session, inst["id"], limit=paging.page_size, offset=paging.offset)
+    items = [StatementOut.model_validate(r).model_dump(mode="json") for r in rows]
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+
+
+@staff_router.get(
+    "/institutions/{uscc}/statements/{statement_id}", response_model=StatementOut, responses=STAFF_ERRORS
+)
+def staff_statement(uscc: str, statement_id: int, user: Staff, session: DbSession) -> dict[str, Any]:
+    inst = service.institution_for_staff(session, uscc)
+    return service.view(session, inst["id"], statement_id)
+
+
+@staff_router.get("/institutions/{uscc}/ledger", response_model=LedgerOut, responses=STAFF_ERRORS)
+def staff_ledger(uscc: str, user: Staff, session: DbSession, paging: PageParams = Depends()) -> LedgerOut:
+    inst = service.institution_for_staff(session, uscc)
+    return _ledger(session, inst["id"], paging)
+
+
+class IssueKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int = Field(keys.DEFAULT_DAYS, ge=1, le=keys.MAX_DAYS)
+    label: str = Field("", max_length=100)
+
+
+@staff_router.get("/institutions/{uscc}/keys", response_model=list[KeyOut], responses=STAFF_ERRORS)
+def staff_keys(uscc: str, user: Staff, session: DbSession, clock: ClockDep) -> list[KeyOut]:
+    service.institution_for_staff(session, uscc)
+    return [_key_out(k, u, clock) for k, u in keys.list_keys(session, uscc)]
+
+
+@staff_router.post(
+    "/institutions/{uscc}/keys", status_code=201, response_model=KeyIssued, responses=STAFF_ERRORS
+)
+def staff_issue_key(uscc: str, body: IssueKey, user: Staff, session: DbSession, clock: ClockDep) -> KeyIssued:
+    """Issue a key for the institution. The key is in this answer only: it is stored hashed."""
+    key, row = keys.issue(
+        session, uscc=uscc, now=clock.now(), actor=actor(user), days=body.days, label=body.label
+    )
+    return KeyIssued(key=key, public_id=row.public_id, uscc=uscc, label=row.label, expires_at=row.expires_at)
+
+
+@staff_router.delete("/keys/{public_id}", status_code=204, responses=STAFF_ERRORS)
+def staff_revoke_key(public_id: str, user: Staff, session: DbSession, clock: ClockDep) -> Response:
+    keys.revoke(session, public_id=public_id, now=clock.now(), actor=actor(user))
+    return Response(status_code=204)
+
+
+def _key_out(k: Any, uscc: str, clock: ClockDep) -> KeyOut:
+    return KeyOut(
+        public_id=k.public_id,
+        uscc=uscc,
+        label=k.label,
+        created_at=k.created_at,
+        created_by=k.created_by,
+        expires_at=k.expires_at,
+        revoked_at=k.revoked_at,
+        status=keys.key_status(k, clock.now()),
+    )
