@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import text
 
-from supervision.core.clock import SystemClock
+from supervision.core.clock import Clock, SystemClock
 from supervision.core.errors import DomainError
 from supervision.settings import get_settings
 
@@ -111,6 +111,7 @@ def demo_data(
         f"imported {report.imported}, updated {report.updated}, unchanged {report.unchanged}, "
         f"rejected {len(report.rejected)}"
     )
+    _demo_decisions_and_lists(engine)
 
 
 @app.command("import")
@@ -211,6 +212,140 @@ def users_create(
     except DomainError as e:
         _fail(e)
     err.print(f"created {role} {username}")
+
+
+# ------------------------------------------------------------------------------ decisions, lists, scheduler
+
+lists_app = typer.Typer(help="The public lists: publish editions.", no_args_is_help=True)
+decisions_app = typer.Typer(help="Decisions of the bureau (处理决定).", no_args_is_help=True)
+app.add_typer(lists_app, name="lists")
+app.add_typer(decisions_app, name="decisions")
+
+
+def _clock() -> Clock:
+    from supervision.core.clock import FixedClock
+
+    settings = get_settings()
+    if settings.today:
+        return FixedClock.on(dt.date.fromisoformat(settings.today))
+    return SystemClock()
+
+
+def _demo_decisions_and_lists(engine) -> None:  # type: ignore[no-untyped-def]
+    from supervision.cases.demo import record_demo_decisions
+    from supervision.db import session_scope
+    from supervision.lists import service as lists
+
+    now = _clock().now()
+    n = record_demo_decisions(engine, now)
+    err.print(f"recorded {n} demo decisions")
+    with session_scope(engine) as session:
+        outcomes = lists.publish(
+            session,
+            as_of=_clock().today(),
+            now=now,
+            actor="system:demo-data",
+            jurisdiction=get_settings().jurisdiction,
+        )
+    for o in outcomes:
+        err.print(f"{o.kind} list: {o.status}, edition {o.seq}, {o.entries} entries")
+
+
+@lists_app.command("publish")
+def lists_publish(
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="white, warning or black (repeat; default all three)")
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """Publish list editions as of a date (once per kind and date: a second run changes nothing)."""
+    from supervision.db import session_scope
+    from supervision.lists import service as lists
+
+    clock = _clock()
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else clock.today()
+    except ValueError:
+        err.print(f"[red]--as-of must be a date written YYYY-MM-DD, not {as_of!r}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        with session_scope() as session:
+            outcomes = lists.publish(
+                session,
+                as_of=day,
+                now=clock.now(),
+                actor="cli:lists-publish",
+                jurisdiction=get_settings().jurisdiction,
+                kinds=kind,
+            )
+    except DomainError as e:
+        _fail(e)
+        return
+    for o in outcomes:
+        if o.status == "published":
+            err.print(
+                f"{o.kind}: edition {o.seq} as of {o.as_of}, {o.entries} entries "
+                f"(+{o.entered} −{o.left} ~{o.changed}), sha256 {o.sha256}"
+            )
+        else:
+            err.print(
+                f"{o.kind}: {o.status.replace('_', ' ')} as of {o.as_of}"
+                + (f" (edition {o.seq})" if o.seq else "")
+            )
+
+
+@decisions_app.command("record")
+def decisions_record(
+    uscc: Annotated[str, typer.Argument(help="the institution's credit code")],
+    kind: Annotated[
+        str,
+        typer.Option(help="warning, rectification_order, suspend_licence, revoke_licence, blacklist or lift"),
+    ],
+    summary: Annotated[str, typer.Option(help="what was found and decided (public)")],
+    basis: Annotated[list[str] | None, typer.Option("--basis", help="rule or conduct ID (repeat)")] = None,
+    reference: Annotated[str | None, typer.Option(help="document number; generated when omitted")] = None,
+    decided_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+    effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: decided_on)")] = None,
+    deadline: Annotated[str | None, typer.Option(help="rectification deadline YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="last day on the blacklist YYYY-MM-DD")] = None,
+    lifts: Annotated[str | None, typer.Option(help="reference of the decision a lift ends")] = None,
+    officer: Annotated[str, typer.Option(help="the officer who decided")] = "",
+) -> None:
+    """Record a decision (immutable; a correction is a new decision)."""
+    from supervision.cases import service as cases
+    from supervision.db import session_scope
+
+    raw = {
+        "uscc": uscc,
+        "kind": kind,
+        "summary": summary,
+        "basis": basis or [],
+        "reference": reference,
+        "decided_on": decided_on,
+        "effective_from": effective_from,
+        "deadline": deadline,
+        "until": until,
+        "lifts": lifts,
+        "officer": officer or None,
+    }
+    try:
+        data = cases.parse_decision({k: v for k, v in raw.items() if v is not None})
+        with session_scope() as session:
+            out = cases.record_decision(
+                session, data, actor="cli:decisions-record", officer=officer or "cli", now=_clock().now()
+            )
+    except DomainError as e:
+        _fail(e)
+        return
+    print(json.dumps(out.model_dump(mode="json"), ensure_ascii=False, indent=2))
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler process (the same as ``python -m scheduler``)."""
+    from scheduler.__main__ import main as run
+
+    run([])
 
 
 # ------------------------------------------------------------------------------------ escrow and keys

@@ -21,9 +21,12 @@ from supervision.core.limits import BodySizeLimit
 from supervision.core.logging import configure as configure_logging
 from supervision.settings import ROOT, Settings, get_settings
 from supervision.web import templating
-from supervision.web.api import auth, escrow, ops, public, registry
+from supervision.web.api import auth, decisions, escrow, lists, ops, public, registry
 from supervision.web.portal import pages as portal_pages
+from supervision.web.public import complaints as public_complaints
+from supervision.web.public import lists as public_lists
 from supervision.web.public import pages as public_pages
+from supervision.web.staff import decisions as staff_decisions
 from supervision.web.staff import escrow as staff_escrow
 from supervision.web.staff import pages as staff_pages
 
@@ -63,9 +66,20 @@ def create_app(
         public.router,
         escrow.router,
         escrow.staff_router,
+        lists.router,
+        lists.staff_router,
+        decisions.router,
     ):
         app.include_router(router)
-    for pages in (public_pages, staff_pages, staff_escrow, portal_pages):
+    for pages in (
+        public_pages,
+        public_lists,
+        public_complaints,
+        staff_pages,
+        staff_escrow,
+        staff_decisions,
+        portal_pages,
+    ):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=ROOT / "supervision" / "web" / "static"), name="static")
 

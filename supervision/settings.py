@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     """Largest escrow statement accepted (JSON body or CSV upload), enforced while the body is read."""
     portal_session_hours: int = 8
     staff_session_hours: int = 12
+    publish_cron: str = "0 9 * * mon"
+    """When the lists are published: crontab fields in Asia/Shanghai (name the weekday: mon, not 1)."""
+    rule_run_cron: str = "0 2 * * *"
+    """The nightly full rule run, Asia/Shanghai."""
+    scheduler_grace_hours: int = 12
+    """A scheduled run missed by up to this long (a restart, a pause) is still run, once."""
+    complaint_limit: int = 5
+    complaint_window_seconds: int = 600
+    """At most ``complaint_limit`` complaints per client address per window."""
     today: str | None = None
     """Pin the business date (YYYY-MM-DD), for demos and tests. Unset: today in Asia/Shanghai."""
 

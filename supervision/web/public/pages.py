@@ -2,48 +2,71 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from supervision.core.pagination import PageParams
-from supervision.registry import public as public_registry
-from supervision.web.deps import DbSession
-from supervision.web.templating import render
+from supervision.lists import catalogue
+from supervision.lists import public as public_lists
+from supervision.web.deps import ClockDep, DbSession
+from supervision.web.public.common import page
 
 router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 20
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
     session: DbSession,
+    clock: ClockDep,
     q: str | None = Query(None, max_length=100),
     grid: str | None = Query(None, max_length=50),
     category: Literal["subject", "non_subject", ""] | None = None,
+    list_kind: Literal["white", "warning", "black", ""] | None = Query(None, alias="list"),
+    page_no: int = Query(1, alias="page", ge=1, le=500),
 ) -> HTMLResponse:
-    searched = bool(q or grid or category)
-    total, items = 0, []
+    searched = bool(q or grid or category or list_kind)
+    total, items = 0, list[dict[str, Any]]()
     if searched:
-        total, items = public_registry.search(
-            session, q=q, grid=grid or None, category=category or None, paging=PageParams(page_size=50)
+        total, items = public_lists.search(
+            session,
+            q=q,
+            grid=grid or None,
+            category=category or None,
+            list_kind=list_kind or None,
+            paging=PageParams(page=page_no, page_size=PAGE_SIZE),
         )
-    return render(
+    settings = request.app.state.settings
+    return page(
         request,
         "public/index.html",
         {
             "q": q,
             "grid": grid,
             "category": category,
-            "grids": public_registry.grids(session),
+            "list_kind": list_kind,
+            "grids": public_lists.grids(session),
             "searched": searched,
             "total": total,
             "items": items,
+            "page_no": page_no,
+            "page_size": PAGE_SIZE,
+            "rules": catalogue.by_id(settings.jurisdiction, clock.today()),
         },
     )
 
 
 @router.get("/institutions/{uscc}", response_class=HTMLResponse)
-def institution(uscc: str, request: Request, session: DbSession) -> HTMLResponse:
-    return render(request, "public/institution.html", {"doc": public_registry.record(session, uscc)})
+def institution(uscc: str, request: Request, session: DbSession, clock: ClockDep) -> HTMLResponse:
+    settings = request.app.state.settings
+    today = clock.today()
+    doc = public_lists.institution(session, uscc.upper(), today=today, jurisdiction=settings.jurisdiction)
+    return page(
+        request,
+        "public/institution.html",
+        {"doc": doc, "today": today, "rules": catalogue.by_id(settings.jurisdiction, today)},
+    )

@@ -1,0 +1,96 @@
+"""Decision and complaint reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+_DECISION_SQL = """
+SELECT d.id, d.reference, d.uscc, d.institution_name, d.kind, d.basis, d.summary, d.decided_on,
+       d.effective_from, d.deadline, d.until, p.reference AS lifts, l.reference AS lifted_by,
+       l.effective_from AS lifted_on, d.officer, d.recorded_by, d.recorded_at
+FROM decision d
+LEFT JOIN decision p ON p.id = d.lifts_id
+LEFT JOIN decision l ON l.lifts_id = d.id
+"""
+
+# Decisions in force on :as_of: started, not past their end, not lifted by then.
+ACTIVE_SQL = """
+SELECT d.* FROM decision d
+WHERE d.kind <> 'lift' AND d.effective_from <= :as_of AND (d.until IS NULL OR d.until >= :as_of)
+  AND NOT EXISTS (SELECT 1 FROM decision l WHERE l.lifts_id = d.id AND l.effective_from <= :as_of)
+"""
+
+
+def by_reference(session: Session, reference: str) -> dict[str, Any] | None:
+    row = session.execute(text(_DECISION_SQL + " WHERE d.reference = :r"), {"r": reference}).first()
+    return dict(row._mapping) if row else None
+
+
+def by_id(session: Session, decision_id: int) -> dict[str, Any] | None:
+    row = session.execute(text(_DECISION_SQL + " WHERE d.id = :i"), {"i": decision_id}).first()
+    return dict(row._mapping) if row else None
+
+
+def for_institution(session: Session, uscc: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(_DECISION_SQL + " WHERE d.uscc = :u ORDER BY d.effective_from DESC, d.id DESC"), {"u": uscc}
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def search(
+    session: Session, *, uscc: str | None, kind: str | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    where: list[str] = ["TRUE"]
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if uscc:
+        where.append("d.uscc = :u")
+        params["u"] = uscc
+    if kind:
+        where.append("d.kind = :k")
+        params["k"] = kind
+    cond = " AND ".join(where)
+    total = session.execute(text(f"SELECT count(*) FROM decision d WHERE {cond}"), params).scalar_one()
+    rows = session.execute(
+        text(
+            _DECISION_SQL
+            + f" WHERE {cond} ORDER BY d.recorded_at DESC, d.id DESC LIMIT :limit OFFSET :offset"
+        ),
+        params,
+    )
+    return total, [dict(r._mapping) for r in rows]
+
+
+def active(session: Session, uscc: str, as_of: dt.date, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(ACTIVE_SQL + " AND d.uscc = :u AND d.kind = ANY(:k) ORDER BY d.effective_from, d.id"),
+        {"as_of": as_of, "u": uscc, "k": list(kinds)},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def complaint(session: Session, reference: str) -> dict[str, Any] | None:
+    row = session.execute(
+        text(
+            "SELECT reference, uscc, institution_name, text, contact, created_at FROM complaint"
+            " WHERE reference = :r"
+        ),
+        {"r": reference},
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def complaints(session: Session, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    total = session.execute(text("SELECT count(*) FROM complaint")).scalar_one()
+    rows = session.execute(
+        text(
+            "SELECT reference, uscc, institution_name, text, contact, created_at FROM complaint"
+            " ORDER BY created_at DESC, id DESC LIMIT :n OFFSET :o"
+        ),
+        {"n": limit, "o": offset},
+    )
+    return total, [dict(r._mapping) for r in rows]

@@ -1,0 +1,82 @@
+"""What staff send to record a decision (处理决定) and what the public sends as a complaint (举报)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DecisionKind = Literal[
+    "warning", "rectification_order", "suspend_licence", "revoke_licence", "blacklist", "lift"
+]
+
+KIND_ZH = {
+    "warning": "警告",
+    "rectification_order": "责令限期整改",
+    "suspend_licence": "暂扣办学许可证",
+    "revoke_licence": "吊销办学许可证",
+    "blacklist": "列入黑名单",
+    "lift": "解除",
+}
+KIND_EN = {
+    "warning": "Warning",
+    "rectification_order": "Rectification order",
+    "suspend_licence": "Licence suspended",
+    "revoke_licence": "Licence revoked",
+    "blacklist": "Blacklisted",
+    "lift": "Lifted",
+}
+
+
+class DecisionIn(BaseModel):
+    """A decision to record. ``decided_on`` defaults to today and ``effective_from`` to ``decided_on``.
+
+    ``deadline`` is required for a rectification order; ``until`` (inclusive) is for a blacklisting and may be
+    left out for an open-ended one; ``lifts`` names the reference of the decision a ``lift`` ends.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: Annotated[str, Field(min_length=1, max_length=18)]
+    kind: DecisionKind
+    reference: Annotated[str, Field(min_length=3, max_length=100)] | None = None
+    basis: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
+    summary: Annotated[str, Field(min_length=1, max_length=4000)]
+    decided_on: dt.date | None = None
+    effective_from: dt.date | None = None
+    deadline: dt.date | None = None
+    until: dt.date | None = None
+    lifts: Annotated[str, Field(max_length=100)] | None = None
+    officer: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class DecisionOut(BaseModel):
+    id: int
+    reference: str
+    uscc: str
+    institution_name: str
+    kind: DecisionKind
+    basis: list[str]
+    summary: str
+    decided_on: dt.date
+    effective_from: dt.date
+    deadline: dt.date | None
+    until: dt.date | None
+    lifts: str | None
+    lifted_by: str | None
+    lifted_on: dt.date | None
+    officer: str
+    recorded_by: str
+    recorded_at: dt.datetime
+
+
+class ComplaintIn(BaseModel):
+    """A complaint from the public: what happened, optionally which institution and how to reach them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    uscc: Annotated[str, Field(max_length=18)] | None = None
+    institution_name: Annotated[str, Field(max_length=200)] | None = None
+    text: Annotated[str, Field(min_length=10, max_length=3000)]
+    contact: Annotated[str, Field(max_length=100)] | None = None

@@ -1,0 +1,441 @@
+"""Publishing list editions (名单发布) and explaining list status.
+
+One publication covers one ``as_of`` date and one or more kinds, in one transaction:
+
+1. per kind, take a transaction-scoped advisory lock (publishers of one kind queue up), then claim the
+   ``(kind, as_of)`` row of ``list_edition`` (unique; a second publisher finds it taken and does nothing);
+2. classify every institution once, in SQL, into the temporary ``derived_list``;
+3. per claimed kind, copy its rows into ``list_entry`` server-side (``since`` carried over from the previous
+   edition when the institution was already on it), read them back in credit-code order, serialise the
+   canonical form of formats.md with orjson (byte-identical to ``json.dumps(sort_keys=True,
+   separators=(",", ":"), ensure_ascii=False)``, a test holds it to that), hash it, chain it to the previous
+   edition, store the bytes, record who entered and left and why, mark it published and write an audit row.
+
+A publication killed halfway leaves nothing: its transaction, claim included, is rolled back, and the next
+attempt starts afresh. A published edition can no longer change (a database trigger).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlmodel import Session
+
+from supervision.core import audit
+from supervision.core.errors import Invalid, NotFound, Problem
+from supervision.lists import queries
+from supervision.lists.models import KINDS
+
+# Publication order inside one transaction (and the order advisory locks are taken in).
+ORDER = ("black", "warning", "white")
+_LOCK_CLASS = 72_406
+
+
+def canonical_bytes(obj: dict[str, Any]) -> bytes:
+    """The canonical form of formats.md: keys sorted, no whitespace, non-ASCII as-is, UTF-8."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def served_json(canonical: bytes, sha256: str) -> bytes:
+    """The edition document as served: the canonical object with ``sha256`` added (it sorts last)."""
+    return canonical[:-1] + b',"sha256":"' + sha256.encode("ascii") + b'"}'
+
+
+def check_kinds(kinds: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    if not kinds:
+        return ORDER
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise Invalid(
+            "unknown list kind", [Problem("kind", f"{k!r} is not white, warning or black") for k in bad]
+        )
+    return tuple(k for k in ORDER if k in kinds)
+
+
+@dataclass
+class Outcome:
+    """What one publication did for one kind."""
+
+    kind: str
+    as_of: dt.date
+    status: str
+    """``published`` (a new edition), ``already_published`` (that date exists), ``superseded``."""
+    seq: int | None = None
+    sha256: str | None = None
+    prev_sha256: str | None = None
+    entries: int = 0
+    entered: int = 0
+    left: int = 0
+    changed: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["as_of"] = self.as_of.isoformat()
+        return d
+
+
+def publish(
+    session: Session,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    actor: str,
+    jurisdiction: str,
+    kinds: list[str] | tuple[str, ...] | None = None,
+) -> list[Outcome]:
+    """Publish the editions of ``kinds`` (default: all three) as of ``as_of``. Flushes; the caller commits."""
+    import time
+
+    order = check_kinds(kinds)
+    published_at = now.astimezone(dt.UTC).replace(microsecond=0)
+    outcomes: list[Outcome] = []
+    claimed: list[tuple[Outcome, int, dict[str, Any] | None]] = []
+    prev_ids: dict[str, int] = {}
+    for kind in order:
+        session.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:k))"), {"c": _LOCK_CLASS, "k": kind})
+        latest = queries.latest_published(session, kind)
+        if latest is not None:
+            prev_ids[kind] = latest["id"]
+        if latest is not None and latest["as_of"] >= as_of:
+            same = latest["as_of"] == as_of
+            outcomes.append(
+                Outcome(
+                    kind,
+                    as_of,
+                    "already_published" if same else "superseded",
+                    seq=latest["seq"] if same else None,
+                    sha256=latest["sha256"] if same else None,
+                )
+            )
+            continue
+        new_id = session.execute(
+            text(
+                "INSERT INTO list_edition (kind, as_of, status, jurisdiction, claimed_at, actor, entry_count,"
+                " entered_count, left_count, changed_count)"
+                " VALUES (:k, :a, 'claimed', :j, :now, :actor, 0, 0, 0, 0)"
+                " ON CONFLICT (kind, as_of) DO NOTHING RETURNING id"
+            ),
+            {"k": kind, "a": as_of, "j": jurisdiction, "now": now, "actor": actor},
+        ).scalar()
+        if new_id is None:
+            outcomes.append(Outcome(kind, as_of, "already_published"))
+            continue
+        out = Outcome(kind, as_of, "published")
+        outcomes.append(out)
+        claimed.append((out, new_id, latest))
+    if not claimed:
+        return outcomes
+
+    t0 = time.perf_counter()
+    queries.derive(session, as_of)
+    derive_s = time.perf_counter() - t0
+    for out, edition_id, prev in claimed:
+        out.seconds["derive"] = round(derive_s, 3)
+        _publish_kind(session, out, edition_id, prev, prev_ids, published_at, jurisdiction, actor, now)
+    session.flush()
+    return outcomes
+
+
+def _publish_kind(
+    session: Session,
+    out: Outcome,
+    edition_id: int,
+    prev: dict[str, Any] | None,
+    prev_ids: dict[str, int],
+    published_at: dt.datetime,
+    jurisdiction: str,
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    import time
+
+    kind, as_of = out.kind, out.as_of
+    t = time.perf_counter()
+    session.execute(
+        text(
+            "INSERT INTO list_entry (edition_id, uscc, name, licence_number, address, grid, categories,"
+            " reason, since) SELECT :e, d.uscc, d.name, d.licence_number, d.address, d.grid,"
+            " d.categories, d.reason, coalesce(p.since, d.since, :as_of) FROM derived_list d"
+            " LEFT JOIN list_entry p ON p.edition_id = :prev AND p.uscc = d.uscc WHERE d.kind = :k"
+        ),
+        {"e": edition_id, "as_of": as_of, "prev": prev["id"] if prev else None, "k": kind},
+    )
+    out.seconds["store"] = round(time.perf_counter() - t, 3)
+
+    t = time.perf_counter()
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur:
+        cur.execute(
+            "SELECT uscc, name, licence_number, address, grid, categories, reason, since::text"
+            ' FROM list_entry WHERE edition_id = %s ORDER BY uscc COLLATE "C"',
+            (edition_id,),
+        )
+        rows = cur.fetchall()
+    entries = [
+        {
+            "uscc": u,
+            "name": n,
+            "licence_number": ln,
+            "address": a,
+            "grid": g,
+            "categories": c,
+            "reason": r,
+            "since": s,
+        }
+        for (u, n, ln, a, g, c, r, s) in rows
+    ]
+    del rows
+    seq = (prev["seq"] + 1) if prev else 1
+    prev_sha = prev["sha256"] if prev else None
+    doc = {
+        "kind": kind,
+        "seq": seq,
+        "as_of": as_of.isoformat(),
+        "published_at": published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "jurisdiction": jurisdiction,
+        "prev_sha256": prev_sha,
+        "entries": entries,
+    }
+    data = canonical_bytes(doc)
+    sha = sha256_hex(data)
+    out.seconds["serialise"] = round(time.perf_counter() - t, 3)
+
+    t = time.perf_counter()
+    entered = left = changed = 0
+    if prev is not None:
+        entered, left, changed = _record_changes(session, kind, edition_id, prev, prev_ids, as_of)
+    else:
+        entered = len(entries)
+    out.seconds["differences"] = round(time.perf_counter() - t, 3)
+
+    t = time.perf_counter()
+    session.execute(
+        text(
+            "UPDATE list_edition SET status = 'published', seq = :seq, published_at = :pa,"
+            " prev_sha256 = :prev, sha256 = :sha, canonical = :data, entry_count = :n,"
+            " entered_count = :en, left_count = :lf, changed_count = :ch WHERE id = :id"
+        ),
+        {
+            "seq": seq,
+            "pa": published_at,
+            "prev": prev_sha,
+            "sha": sha,
+            "data": data,
+            "n": len(entries),
+            "en": entered,
+            "lf": left,
+            "ch": changed,
+            "id": edition_id,
+        },
+    )
+    out.seq, out.sha256, out.prev_sha256 = seq, sha, prev_sha
+    out.entries, out.entered, out.left, out.changed = len(entries), entered, left, changed
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="publish",
+        entity="list_edition",
+        key=f"{kind}:{seq}",
+        before=None,
+        after={
+            "kind": kind,
+            "seq": seq,
+            "as_of": as_of.isoformat(),
+            "published_at": doc["published_at"],
+            "sha256": sha,
+            "prev_sha256": prev_sha,
+            "entries": len(entries),
+            "entered": entered,
+            "left": left,
+            "changed": changed,
+        },
+    )
+    out.seconds["seal"] = round(time.perf_counter() - t, 3)
+
+
+def _record_changes(
+    session: Session,
+    kind: str,
+    edition_id: int,
+    prev: dict[str, Any],
+    prev_ids: dict[str, int],
+    as_of: dt.date,
+) -> tuple[int, int, int]:
+    """Store who entered, left or changed reason since ``prev``; returns the three counts."""
+    others = [i for k, i in prev_ids.items() if k != kind]
+    res = session.execute(
+        text(
+            """
+            INSERT INTO list_change (edition_id, uscc, change, name, reason, previous_reason, why)
+            SELECT :e, n.uscc, 'entered', n.name, n.reason, NULL,
+                   ARRAY(SELECT 'from:' || ed.kind FROM list_entry o
+                         JOIN list_edition ed ON ed.id = o.edition_id
+                         WHERE o.edition_id = ANY(CAST(:others AS bigint[])) AND o.uscc = n.uscc
+                         ORDER BY 1)
+            FROM list_entry n
+            WHERE n.edition_id = :e
+              AND NOT EXISTS (SELECT 1 FROM list_entry p WHERE p.edition_id = :p AND p.uscc = n.uscc)
+            UNION ALL
+            SELECT :e, n.uscc, 'changed', n.name, n.reason, p.reason, '{}'::text[]
+            FROM list_entry n JOIN list_entry p ON p.edition_id = :p AND p.uscc = n.uscc
+            WHERE n.edition_id = :e AND n.reason IS DISTINCT FROM p.reason
+            RETURNING change
+            """
+        ),
+        {"e": edition_id, "p": prev["id"], "others": others},
+    ).scalars()
+    counts = {"entered": 0, "changed": 0}
+    for c in res:
+        counts[c] += 1
+    gone = session.execute(
+        text(
+            "SELECT p.uscc, p.name, p.reason FROM list_entry p WHERE p.edition_id = :p"
+            " AND NOT EXISTS (SELECT 1 FROM list_entry n WHERE n.edition_id = :e AND n.uscc = p.uscc)"
+        ),
+        {"p": prev["id"], "e": edition_id},
+    ).all()
+    if gone:
+        why = why_left(session, kind, [g.uscc for g in gone], prev["as_of"], as_of)
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                "COPY list_change (edition_id, uscc, change, name, reason, previous_reason, why) FROM STDIN"
+            ) as cp,
+        ):
+            for g in gone:
+                cp.write_row((edition_id, g.uscc, "left", g.name, None, g.reason, why.get(g.uscc, [])))
+    return counts["entered"], len(gone), counts["changed"]
+
+
+def why_left(
+    session: Session, kind: str, usccs: list[str], before: dt.date, as_of: dt.date
+) -> dict[str, list[str]]:
+    """Machine-readable causes for institutions on ``kind`` on ``before`` and not on ``as_of``.
+
+    Needs ``derived_list`` for ``as_of`` (the publication's own classification).
+    """
+    moved = queries.derived_kind(session, usccs)
+    out: dict[str, list[str]] = {u: [f"moved:{moved[u]}"] if u in moved else [] for u in usccs}
+    if kind in ("black", "warning"):
+        kinds = ("blacklist",) if kind == "black" else ("rectification_order", "suspend_licence")
+        for d in queries.ended_decisions(session, usccs, kinds, before, as_of):
+            out[d["uscc"]].append(
+                f"lifted:{d['lifted_by']}" if d["lifted_by"] else f"ended:{d['reference']}:{d['until']}"
+            )
+        if kind == "warning":
+            checks = queries.white_checks(session, usccs, as_of)
+            for u in usccs:
+                if checks[u]["licence_status"] not in (None, "suspended") and not out[u]:
+                    out[u].append("licence_restored")
+    else:
+        need = [u for u in usccs if u not in moved]
+        for u, reasons in not_white_reasons(session, need, as_of).items():
+            out[u].extend(reasons)
+    for u in usccs:
+        if not out[u]:
+            out[u].append("no_longer_applies")
+    return out
+
+
+def not_white_reasons(session: Session, usccs: list[str], as_of: dt.date) -> dict[str, list[str]]:
+    """Which white-list conditions each institution fails on ``as_of`` (black and warning not included)."""
+    if not usccs:
+        return {}
+    out: dict[str, list[str]] = {}
+    for u, c in queries.white_checks(session, usccs, as_of).items():
+        reasons: list[str] = []
+        if not c["registered"]:
+            out[u] = ["deregistered"]
+            continue
+        if c["status"] != "operating":
+            reasons.append(f"not_operating:{c['status']}")
+        if c["licence_status"] is None:
+            reasons.append("no_licence")
+        else:
+            if c["licence_status"] != "valid":
+                reasons.append(f"licence:{c['licence_status']}")
+            if c["valid_until"] < as_of:
+                reasons.append("licence_expired")
+            if c["issued_on"] > as_of:
+                reasons.append("licence_not_yet_issued")
+            if c["out_of_scope"]:
+                reasons.append("out_of_scope")
+        if c["escrow_mode"] is None:
+            reasons.append("no_escrow")
+        reasons.extend(f"critical:{r}" for r in c["critical"])
+        out[u] = reasons
+    return out
+
+
+def preview(session: Session, as_of: dt.date) -> dict[str, int]:
+    """How many institutions each list would hold as of ``as_of`` (nothing is stored)."""
+    return queries.derive(session, as_of)
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def latest(session: Session, kind: str) -> dict[str, Any]:
+    check_kinds([kind])
+    ed = queries.latest_published(session, kind)
+    if ed is None:
+        raise NotFound(f"no {kind} list has been published yet")
+    return ed
+
+
+def edition(session: Session, kind: str, seq: int) -> dict[str, Any]:
+    check_kinds([kind])
+    ed = queries.edition(session, kind, seq)
+    if ed is None:
+        raise NotFound(f"no edition {seq} of the {kind} list")
+    return ed
+
+
+def document_bytes(session: Session, ed: dict[str, Any]) -> bytes:
+    """The edition as served (formats.md): the canonical bytes with ``sha256`` added."""
+    data, sha = queries.canonical(session, ed["id"])
+    return served_json(data, sha)
+
+
+def latest_all(session: Session) -> dict[str, dict[str, Any]]:
+    return queries.latest_all(session)
+
+
+def latest_or_none(session: Session, kind: str) -> dict[str, Any] | None:
+    return queries.latest_published(session, kind)
+
+
+def editions(
+    session: Session, kind: str | None, *, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    return queries.editions(session, kind, limit=limit, offset=offset)
+
+
+def entries(
+    session: Session, edition_id: int, *, q: str | None, grid: str | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    return queries.entries(session, edition_id, q=q, grid=grid, limit=limit, offset=offset)
+
+
+def iter_entries(session: Session, edition_id: int) -> Any:
+    return queries.iter_entries(session, edition_id)
+
+
+def changes(
+    session: Session, edition_id: int, *, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    return queries.changes(session, edition_id, limit=limit, offset=offset)

@@ -1,0 +1,157 @@
+"""List editions as JSON (formats.md), their history and differences, and publication for staff tools."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from supervision.core.errors import Conflict
+from supervision.core.pagination import Page, PageParams
+from supervision.lists import service as lists
+from supervision.web.deps import ClockDep, DbSession, Staff, actor
+
+router = APIRouter(prefix="/api/v1/lists", tags=["public: lists"])
+staff_router = APIRouter(prefix="/api/v1/lists", tags=["staff: lists"])
+
+Kind = Literal["white", "warning", "black"]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such edition (or none published yet)"}}
+EDITION_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The edition (formats.md): sha256 is the SHA-256 of the canonical form without sha256",
+        "content": {"application/json": {}},
+    }
+}
+
+
+class EditionSummary(BaseModel):
+    kind: Kind
+    seq: int
+    as_of: dt.date
+    published_at: dt.datetime
+    jurisdiction: str
+    prev_sha256: str | None
+    sha256: str
+    entry_count: int
+    entered_count: int
+    left_count: int
+    changed_count: int
+
+
+class Change(BaseModel):
+    uscc: str
+    change: Literal["entered", "left", "changed"]
+    name: str
+    reason: str | None
+    previous_reason: str | None
+    why: list[str]
+
+
+def _doc(session: DbSession, ed: dict[str, Any]) -> Response:
+    return Response(
+        lists.document_bytes(session, ed),
+        media_type="application/json",
+        headers={"X-Edition-SHA256": ed["sha256"], "ETag": f'"{ed["sha256"]}"'},
+    )
+
+
+@router.get("/{kind}/latest", responses={**EDITION_DOC, **NOT_FOUND})
+def latest(kind: Kind, session: DbSession) -> Response:
+    return _doc(session, lists.latest(session, kind))
+
+
+@router.get("/{kind}/editions", response_model=Page[EditionSummary])
+def editions(kind: Kind, session: DbSession, paging: PageParams = Depends()) -> Page[EditionSummary]:
+    total, rows = lists.editions(session, kind, limit=paging.page_size, offset=paging.offset)
+    items = [EditionSummary.model_validate(r) for r in rows]
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/{kind}/editions/{seq}", responses={**EDITION_DOC, **NOT_FOUND})
+def edition(kind: Kind, seq: int, session: DbSession) -> Response:
+    return _doc(session, lists.edition(session, kind, seq))
+
+
+@router.get("/{kind}/editions/{seq}/changes", response_model=Page[Change], responses=NOT_FOUND)
+def changes(kind: Kind, seq: int, session: DbSession, paging: PageParams = Depends()) -> Page[Change]:
+    ed = lists.edition(session, kind, seq)
+    total, rows = lists.changes(session, ed["id"], limit=paging.page_size, offset=paging.offset)
+    return Page(
+        items=[Change.model_validate(r) for r in rows],
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
+    )
+
+
+class PublishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: dt.date | None = None
+    """The list date; default today (Asia/Shanghai)."""
+
+
+class PublishAnswer(BaseModel):
+    kind: Kind
+    as_of: dt.date
+    status: Literal["published", "already_published"]
+    seq: int | None
+    sha256: str | None
+    prev_sha256: str | None
+    entries: int
+    entered: int
+    left: int
+    changed: int
+
+
+@staff_router.post(
+    "/{kind}/publish",
+    response_model=PublishAnswer,
+    status_code=201,
+    responses={
+        200: {"description": "an edition of that date was already published; it is returned unchanged"},
+        401: {"description": "not signed in"},
+        409: {"description": "an edition of a later date is already published"},
+    },
+)
+def publish(
+    kind: Kind,
+    user: Staff,
+    session: DbSession,
+    clock: ClockDep,
+    request: Request,
+    response: Response,
+    body: PublishRequest | None = Body(None),
+) -> PublishAnswer:
+    """Publish the kind's edition as of ``as_of`` (default today): once per kind and date."""
+    as_of = (body.as_of if body else None) or clock.today()
+    [out] = lists.publish(
+        session,
+        as_of=as_of,
+        now=clock.now(),
+        actor=actor(user),
+        jurisdiction=request.app.state.settings.jurisdiction,
+        kinds=[kind],
+    )
+    if out.status == "superseded":
+        raise Conflict(f"an edition of the {kind} list later than {as_of} is already published", "superseded")
+    if out.status == "already_published":
+        response.status_code = 200
+        ed = lists.edition(session, kind, out.seq) if out.seq else None
+        if ed:
+            out.prev_sha256, out.entries = ed["prev_sha256"], ed["entry_count"]
+            out.entered, out.left, out.changed = ed["entered_count"], ed["left_count"], ed["changed_count"]
+    return PublishAnswer.model_validate(out.as_dict())
+
+
+@staff_router.get("/preview", responses={401: {"description": "not signed in"}})
+def preview(
+    user: Staff,
+    session: DbSession,
+    clock: ClockDep,
+    as_of: dt.date | None = Query(None, description="default today"),
+) -> dict[str, Any]:
+    """How many institutions each list would hold if published now (nothing is stored)."""
+    day = as_of or clock.today()
+    return {"as_of": day.isoformat(), "counts": lists.preview(session, day)}

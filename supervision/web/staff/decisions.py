@@ -1,0 +1,181 @@
+"""Console pages for decisions (处理决定) and list publication (名单发布)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from supervision.accounts.models import StaffUser
+from supervision.cases import service as cases
+from supervision.cases.schemas import KIND_ZH
+from supervision.core import jobs
+from supervision.core.errors import DomainError, Unauthorized
+from supervision.lists import catalogue
+from supervision.lists import service as lists
+from supervision.web import csrf
+from supervision.web.deps import ClockDep, DbSession, actor, current_staff
+from supervision.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+DECISION_FIELDS = (
+    "uscc",
+    "kind",
+    "reference",
+    "summary",
+    "decided_on",
+    "effective_from",
+    "deadline",
+    "until",
+    "lifts",
+    "officer",
+)
+
+
+def _user(request: Request, session: DbSession, clock: ClockDep) -> StaffUser | None:
+    try:
+        return current_staff(request, session, clock)
+    except Unauthorized:
+        return None
+
+
+def _decisions_page(
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    user: StaffUser,
+    *,
+    uscc: str | None,
+    page: int,
+    values: dict[str, Any] | None = None,
+    error: DomainError | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    page_size = 50
+    total, rows = cases.search_decisions(
+        session, uscc=uscc or None, kind=None, limit=page_size, offset=(page - 1) * page_size
+    )
+    token = csrf.token(request)
+    rules = catalogue.negative_list(request.app.state.settings.jurisdiction, clock.today())
+    response = render(
+        request,
+        "staff/decisions.html",
+        {
+            "user": user,
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+            "uscc": uscc,
+            "values": values or {"uscc": uscc or "", "basis": []},
+            "error": error,
+            "kinds": KIND_ZH,
+            "rules": rules,
+            "csrf_token": token,
+            "today": clock.today(),
+        },
+        status_code=status_code,
+    )
+    csrf.attach(response, token)
+    return response
+
+
+@router.get("/decisions", response_class=HTMLResponse)
+def decisions(
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    uscc: str | None = Query(None, max_length=18),
+    page: int = Query(1, ge=1),
+) -> Response:
+    user = _user(request, session, clock)
+    if user is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    return _decisions_page(request, session, clock, user, uscc=uscc, page=page)
+
+
+@router.post("/decisions", response_class=HTMLResponse)
+async def record_decision(request: Request, session: DbSession, clock: ClockDep) -> Response:
+    user = _user(request, session, clock)
+    if user is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    form = await request.form()
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in DECISION_FIELDS}
+    values["basis"] = [str(b) for b in form.getlist("basis")]
+    if not csrf.valid(request, str(form.get(csrf.FIELD) or "")):
+        err = DomainError("csrf", "页面已过期，请再次提交（填写的内容已保留）。", 403)
+        return _decisions_page(
+            request, session, clock, user, uscc=None, page=1, values=values, error=err, status_code=403
+        )
+    raw = {k: v for k, v in values.items() if v not in ("", [])}
+    raw.setdefault("basis", [])
+    try:
+        data = cases.parse_decision(raw)
+        out = cases.record_decision(
+            session, data, actor=actor(user), officer=user.display_name, now=clock.now()
+        )
+    except DomainError as err:
+        session.rollback()
+        return _decisions_page(
+            request, session, clock, user, uscc=None, page=1, values=values, error=err, status_code=err.status
+        )
+    return RedirectResponse(f"/staff/decisions?uscc={out.uscc}", status_code=303)
+
+
+@router.get("/lists", response_class=HTMLResponse)
+def lists_page(
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    as_of: dt.date | None = Query(None),
+    published: str | None = Query(None, max_length=200),
+) -> Response:
+    user = _user(request, session, clock)
+    if user is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    day = as_of or clock.today()
+    token = csrf.token(request)
+    response = render(
+        request,
+        "staff/lists.html",
+        {
+            "user": user,
+            "latest": lists.latest_all(session),
+            "editions": lists.editions(session, None, limit=30, offset=0)[1],
+            "preview": lists.preview(session, day),
+            "as_of": day,
+            "runs": jobs.recent(session, 30),
+            "published": published,
+            "csrf_token": token,
+        },
+    )
+    csrf.attach(response, token)
+    return response
+
+
+@router.post("/lists/publish")
+async def publish(request: Request, session: DbSession, clock: ClockDep) -> Response:
+    user = _user(request, session, clock)
+    if user is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    form = await request.form()
+    if not csrf.valid(request, str(form.get(csrf.FIELD) or "")):
+        return RedirectResponse("/staff/lists?published=expired", status_code=303)
+    try:
+        as_of = dt.date.fromisoformat(str(form.get("as_of") or clock.today().isoformat()))
+    except ValueError:
+        return RedirectResponse("/staff/lists?published=bad-date", status_code=303)
+    kinds = [str(k) for k in form.getlist("kind")] or None
+    outcomes = lists.publish(
+        session,
+        as_of=as_of,
+        now=clock.now(),
+        actor=actor(user),
+        jurisdiction=request.app.state.settings.jurisdiction,
+        kinds=kinds,
+    )
+    summary = ",".join(f"{o.kind}:{o.status}:{o.seq or ''}" for o in outcomes)
+    return RedirectResponse(f"/staff/lists?published={summary}", status_code=303)
