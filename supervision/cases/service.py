@@ -190,20 +190,23 @@ _REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def parse_complaint(raw: dict[str, Any]) -> ComplaintIn:
-    """Validate a complaint; blank optional fields count as absent. Raises :class:`Invalid`."""
+    """Validate a complaint; blank optional fields count as absent. Raises :class:`Invalid` listing every
+    problem."""
     cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items()}
     cleaned = {k: v for k, v in cleaned.items() if v not in ("", None) or k == "text"}
     problems: list[Problem] = []
+    uscc = cleaned.get("uscc")
+    if isinstance(uscc, str):
+        cleaned["uscc"] = uscc.upper()
+        if not is_well_formed(cleaned["uscc"]):
+            problems.append(Problem("uscc", "a unified social credit code has 18 letters and digits"))
+    data: ComplaintIn | None = None
     try:
         data = ComplaintIn.model_validate(cleaned)
     except ValidationError as exc:
-        raise Invalid("the complaint is not complete", problems_from_pydantic(exc.errors())) from None
-    if data.uscc is not None and not is_well_formed(data.uscc.upper()):
-        problems.append(Problem("uscc", "a unified social credit code has 18 letters and digits"))
-    if problems:
+        problems.extend(p for p in problems_from_pydantic(exc.errors()) if p.loc != "uscc" or not problems)
+    if problems or data is None:
         raise Invalid("the complaint is not complete", problems)
-    if data.uscc:
-        data = data.model_copy(update={"uscc": data.uscc.upper()})
     return data
 
 

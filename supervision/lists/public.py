@@ -80,13 +80,7 @@ def search(
 
 def parse_reason(reason: str | None) -> list[dict[str, Any]]:
     """``"LIC-NONE,CONDUCT-DISGUISED 穗天教监〔2026〕8号; LIC-INACTIVE"`` → grounds with IDs and reference."""
-    if not reason:
-        return []
-    out = []
-    for part in reason.split("; "):
-        ids, _, ref = part.partition(" ")
-        out.append({"rule_ids": [i for i in ids.split(",") if i], "reference": ref or None})
-    return out
+    return [{"rule_ids": ids, "reference": ref} for ids, ref in lists.parse_reason(reason)]
 
 
 def rule_ids(reason: str | None) -> list[str]:
@@ -197,3 +191,15 @@ def institution(session: Session, uscc: str, *, today: dt.date, jurisdiction: st
 def grids(session: Session) -> list[str]:
     """The grids (街道) for the filters."""
     return registry_queries.grids(session)
+
+
+def institution_json(session: Session, uscc: str, *, today: dt.date, jurisdiction: str) -> dict[str, Any]:
+    """:func:`institution` with each ground's rules reduced to their ID, titles and legal basis."""
+    out = institution(session, uscc, today=today, jurisdiction=jurisdiction)
+    if out["list"]:
+        for g in out["list"]["grounds"]:
+            g["rules"] = [
+                {k: r.get(k) for k in ("id", "title_zh", "title_en", "legal_basis", "severity")}
+                for r in g["rules"]
+            ]
+    return out

@@ -109,27 +109,19 @@ def white_checks(session: Session, usccs: list[str], as_of: dt.date) -> dict[str
     return {r.uscc: dict(r._mapping) for r in rows}
 
 
-def ended_decisions(
-    session: Session, usccs: list[str], kinds: tuple[str, ...], before: dt.date, as_of: dt.date
-) -> list[dict[str, Any]]:
-    """Decisions in force on ``before`` that no longer are on ``as_of``, with the lift that ended them."""
+def decisions_ended(session: Session, references: list[str], as_of: dt.date) -> dict[str, dict[str, Any]]:
+    """For decision references: the lift in effect by ``as_of`` (if any) and the end date."""
     rows = session.execute(
         text(
             """
-            SELECT d.uscc, d.reference, d.until, l.reference AS lifted_by
-            FROM decision d
-            LEFT JOIN decision l ON l.lifts_id = d.id AND l.effective_from <= :as_of
-            WHERE d.uscc = ANY(:u) AND d.kind = ANY(:k)
-              AND d.effective_from <= :before AND (d.until IS NULL OR d.until >= :before)
-              AND NOT EXISTS (SELECT 1 FROM decision x
-                              WHERE x.lifts_id = d.id AND x.effective_from <= :before)
-              AND (l.id IS NOT NULL OR d.until < :as_of)
-            ORDER BY d.uscc, d.effective_from
+            SELECT d.reference, d.until, l.reference AS lifted_by
+            FROM decision d LEFT JOIN decision l ON l.lifts_id = d.id AND l.effective_from <= :as_of
+            WHERE d.reference = ANY(:r)
             """
         ),
-        {"u": usccs, "k": list(kinds), "before": before, "as_of": as_of},
+        {"r": references, "as_of": as_of},
     )
-    return [dict(r._mapping) for r in rows]
+    return {r.reference: dict(r._mapping) for r in rows}
 
 
 # ------------------------------------------------------------------------------------------ editions

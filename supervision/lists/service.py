@@ -307,7 +307,7 @@ def _record_changes(
         {"p": prev["id"], "e": edition_id},
     ).all()
     if gone:
-        why = why_left(session, kind, [g.uscc for g in gone], prev["as_of"], as_of)
+        why = why_left(session, kind, [(g.uscc, g.reason) for g in gone], as_of)
         raw = session.connection().connection.driver_connection
         assert raw is not None
         with (
@@ -322,25 +322,35 @@ def _record_changes(
 
 
 def why_left(
-    session: Session, kind: str, usccs: list[str], before: dt.date, as_of: dt.date
+    session: Session, kind: str, gone: list[tuple[str, str | None]], as_of: dt.date
 ) -> dict[str, list[str]]:
-    """Machine-readable causes for institutions on ``kind`` on ``before`` and not on ``as_of``.
+    """Machine-readable causes for institutions that were on ``kind`` (with the given previous reasons) and
+    are not on it as of ``as_of``: where they went, and which of their grounds ended and how.
 
     Needs ``derived_list`` for ``as_of`` (the publication's own classification).
     """
+    usccs = [u for u, _ in gone]
     moved = queries.derived_kind(session, usccs)
     out: dict[str, list[str]] = {u: [f"moved:{moved[u]}"] if u in moved else [] for u in usccs}
     if kind in ("black", "warning"):
-        kinds = ("blacklist",) if kind == "black" else ("rectification_order", "suspend_licence")
-        for d in queries.ended_decisions(session, usccs, kinds, before, as_of):
-            out[d["uscc"]].append(
-                f"lifted:{d['lifted_by']}" if d["lifted_by"] else f"ended:{d['reference']}:{d['until']}"
-            )
-        if kind == "warning":
-            checks = queries.white_checks(session, usccs, as_of)
-            for u in usccs:
-                if checks[u]["licence_status"] not in (None, "suspended") and not out[u]:
-                    out[u].append("licence_restored")
+        grounds = {u: parse_reason(r) for u, r in gone}
+        refs = sorted({g[1] for gs in grounds.values() for g in gs if g[1]})
+        ended = queries.decisions_ended(session, refs, as_of) if refs else {}
+        inactive = [u for u, gs in grounds.items() if any(not ref for _, ref in gs)]
+        checks = queries.white_checks(session, inactive, as_of) if inactive else {}
+        for u, gs in grounds.items():
+            for _, ref in gs:
+                if ref is None:
+                    if checks.get(u, {}).get("licence_status") not in (None, "suspended"):
+                        out[u].append("licence_restored")
+                    continue
+                d = ended.get(ref)
+                if d is None:
+                    continue
+                if d["lifted_by"]:
+                    out[u].append(f"lifted:{d['lifted_by']}")
+                elif d["until"] is not None and d["until"] < as_of:
+                    out[u].append(f"ended:{ref}:{d['until'].isoformat()}")
     else:
         need = [u for u in usccs if u not in moved]
         for u, reasons in not_white_reasons(session, need, as_of).items():
@@ -348,6 +358,17 @@ def why_left(
     for u in usccs:
         if not out[u]:
             out[u].append("no_longer_applies")
+    return out
+
+
+def parse_reason(reason: str | None) -> list[tuple[list[str], str | None]]:
+    """``"ID1,ID2 REF; LIC-INACTIVE"`` → ``[(["ID1", "ID2"], "REF"), (["LIC-INACTIVE"], None)]``."""
+    if not reason:
+        return []
+    out: list[tuple[list[str], str | None]] = []
+    for part in reason.split("; "):
+        ids, _, ref = part.partition(" ")
+        out.append(([i for i in ids.split(",") if i], ref or None))
     return out
 
 

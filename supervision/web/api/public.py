@@ -1,14 +1,15 @@
-"""Public read API (parents and open data): public fields only — no teacher names, no account digits."""
+"""Public read API (parents and open data): public fields only — no teacher names, no account digits, no
+complainant data — with each institution's current list status and why."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from supervision.core.pagination import Page, PageParams
-from supervision.registry import public as public_registry
-from supervision.web.deps import DbSession
+from supervision.lists import public as public_lists
+from supervision.web.deps import ClockDep, DbSession
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
@@ -19,12 +20,21 @@ def search(
     q: str | None = Query(None, max_length=100, description="name substring, credit code or licence number"),
     grid: str | None = Query(None, max_length=50),
     category: Literal["subject", "non_subject"] | None = None,
+    list_kind: Literal["white", "warning", "black"] | None = Query(
+        None, alias="list", description="only institutions on the latest edition of this list"
+    ),
     paging: PageParams = Depends(),
 ) -> Page[dict[str, Any]]:
-    total, items = public_registry.search(session, q=q, grid=grid, category=category, paging=paging)
+    total, items = public_lists.search(
+        session, q=q, grid=grid, category=category, list_kind=list_kind, paging=paging
+    )
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/institutions/{uscc}", responses={404: {"description": "no such institution"}})
-def institution(uscc: str, session: DbSession) -> dict[str, Any]:
-    return public_registry.record(session, uscc)
+def institution(uscc: str, request: Request, session: DbSession, clock: ClockDep) -> dict[str, Any]:
+    """The public record, its current list status with the grounds (rule IDs, titles, legal basis and the
+    decision), its public decisions and its list history."""
+    return public_lists.institution_json(
+        session, uscc.upper(), today=clock.today(), jurisdiction=request.app.state.settings.jurisdiction
+    )

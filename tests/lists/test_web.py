@@ -1,0 +1,384 @@
+"""The parents' website and the list and decision APIs, over real HTTP."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from rules import all_rules
+from tests.conftest import LiveServer, example_document
+from tests.lists.conftest import next_as_of, recompute
+
+_addresses = itertools.count(20)
+
+
+def client_from_own_address(live: LiveServer) -> httpx.Client:
+    """A client with its own loopback source address (the complaint limit is per client address)."""
+    n = next(_addresses)
+    transport = httpx.HTTPTransport(local_address=f"127.0.{n // 250}.{n % 250 + 2}")
+    return httpx.Client(base_url=live.url, transport=transport, timeout=30)
+
+
+def register(staff: httpx.Client, **changes: Any) -> dict[str, Any]:
+    doc = example_document(**changes)
+    r = staff.post("/api/v1/institutions", json=doc)
+    assert r.status_code == 201, r.text
+    return doc
+
+
+def publish_all(staff: httpx.Client, engine: Engine) -> dt.date:
+    with Session(engine) as s:
+        day = next_as_of(s)
+    for kind in ("black", "warning", "white"):
+        r = staff.post(f"/api/v1/lists/{kind}/publish", json={"as_of": day.isoformat()})
+        assert r.status_code == 201, r.text
+    return day
+
+
+def test_decision_api_records_lists_and_refuses(staff: httpx.Client) -> None:
+    doc = register(staff)
+    r = staff.post(
+        "/api/v1/decisions",
+        json={
+            "uscc": doc["uscc"],
+            "kind": "rectification_order",
+            "basis": ["TIME-OFFLINE-LATE"],
+            "summary": "晚间课程超时",
+            "deadline": "2026-12-31",
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["officer"] == "测试执法员" and body["recorded_by"].startswith("staff:")
+    dup = staff.post(
+        "/api/v1/decisions",
+        json={
+            "uscc": doc["uscc"],
+            "kind": "warning",
+            "basis": ["CONDUCT-OTHER"],
+            "summary": "x",
+            "reference": body["reference"],
+        },
+    )
+    assert dup.status_code == 409 and dup.json()["error"] == "duplicate_reference"
+    bad = staff.post(
+        "/api/v1/decisions",
+        json={
+            "uscc": doc["uscc"],
+            "kind": "rectification_order",
+            "basis": ["NOPE"],
+            "summary": "x",
+            "until": "2027-01-01",
+            "extra": 1,
+        },
+    )
+    assert bad.status_code == 422
+    locs = {p["loc"] for p in bad.json()["problems"]}
+    assert "extra" in locs
+    listed = staff.get("/api/v1/decisions", params={"uscc": doc["uscc"]}).json()
+    assert [d["reference"] for d in listed["items"]] == [body["reference"]]
+    assert staff.get(f"/api/v1/decisions/{body['id']}").json()["summary"] == "晚间课程超时"
+    assert httpx.get(f"{staff.base_url}/api/v1/decisions").status_code == 401
+
+
+def test_publish_api_is_once_per_date(staff: httpx.Client, engine: Engine) -> None:
+    register(staff)
+    day = publish_all(staff, engine)
+    again = staff.post("/api/v1/lists/white/publish", json={"as_of": day.isoformat()})
+    assert again.status_code == 200 and again.json()["status"] == "already_published"
+    older = staff.post(
+        "/api/v1/lists/white/publish", json={"as_of": (day - dt.timedelta(days=1)).isoformat()}
+    )
+    assert older.status_code == 409
+    assert httpx.post(f"{staff.base_url}/api/v1/lists/white/publish").status_code == 401
+
+
+def test_every_published_edition_recomputes_from_the_served_json_and_chains(
+    staff: httpx.Client, engine: Engine
+) -> None:
+    doc = register(staff)
+    publish_all(staff, engine)
+    staff.post(
+        "/api/v1/decisions",
+        json={"uscc": doc["uscc"], "kind": "blacklist", "basis": ["CONDUCT-REFUND"], "summary": "拒不退费"},
+    ).raise_for_status()
+    publish_all(staff, engine)
+    checked = 0
+    for kind in ("white", "warning", "black"):
+        latest = staff.get(f"/api/v1/lists/{kind}/latest").json()
+        prev = None
+        for seq in range(1, latest["seq"] + 1):
+            r = staff.get(f"/lists/{kind}/editions/{seq}.json")
+            assert r.status_code == 200
+            ed = r.json()
+            assert recompute(ed) == ed["sha256"] == r.headers["X-Edition-SHA256"]
+            assert ed["prev_sha256"] == (prev["sha256"] if prev else None)
+            assert ed["seq"] == seq and ed["kind"] == kind
+            assert [e["uscc"] for e in ed["entries"]] == sorted(e["uscc"] for e in ed["entries"])
+            prev = ed
+            checked += 1
+        assert prev is not None and prev["sha256"] == latest["sha256"]
+        assert staff.get(f"/api/v1/lists/{kind}/editions/{latest['seq']}").json() == latest
+    assert checked >= 6
+    black = staff.get("/lists/black/latest.json").json()
+    assert any(
+        e["uscc"] == doc["uscc"] and e["reason"].startswith("CONDUCT-REFUND ") for e in black["entries"]
+    )
+
+
+def test_csv_download_has_bom_rows_and_hash_header(staff: httpx.Client, engine: Engine) -> None:
+    register(staff)
+    publish_all(staff, engine)
+    r = staff.get("/lists/white/latest.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == ["uscc", "name", "licence_number", "address", "grid", "categories", "reason", "since"]
+    doc = staff.get("/lists/white/latest.json").json()
+    assert r.headers["X-Edition-SHA256"] == doc["sha256"]
+    assert [row[0] for row in rows[1:]] == [e["uscc"] for e in doc["entries"]]
+    assert rows[1][1] == doc["entries"][0]["name"]
+
+
+def test_atom_feed_has_one_entry_per_edition(staff: httpx.Client, engine: Engine) -> None:
+    register(staff)
+    publish_all(staff, engine)
+    r = staff.get("/lists/feed.atom")
+    assert r.headers["content-type"].startswith("application/atom+xml")
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    feed = ET.fromstring(r.content)
+    entries = feed.findall("a:entry", ns)
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM list_edition WHERE status = 'published'")).scalar_one()
+    assert len(entries) == min(n, 200)
+    ids = [e.find("a:id", ns).text for e in entries]  # type: ignore[union-attr]
+    assert len(set(ids)) == len(ids)
+    assert all("SHA-256" in (e.find("a:summary", ns).text or "") for e in entries)  # type: ignore[union-attr]
+
+
+def test_institution_page_explains_the_warning_in_plain_chinese_and_english(
+    staff: httpx.Client, engine: Engine
+) -> None:
+    doc = register(staff)
+    order = staff.post(
+        "/api/v1/decisions",
+        json={
+            "uscc": doc["uscc"],
+            "kind": "rectification_order",
+            "basis": ["TIME-OFFLINE-LATE"],
+            "summary": "周三晚间课程21:00结束，责令调整。",
+            "deadline": "2026-12-31",
+        },
+    ).json()
+    day = publish_all(staff, engine)
+    page = httpx.get(f"{staff.base_url}/institutions/{doc['uscc']}")
+    assert page.status_code == 200
+    html = page.text
+    assert 'lang="zh-Hans"' in html
+    assert "警示名单" in html and order["reference"] in html
+    assert "线下培训结束时间过晚" in html or "TIME-OFFLINE-LATE" in html
+    assert "2026-12-31" in html and "周三晚间课程21:00结束" in html
+    assert "国办发〔2018〕80号" in html  # the legal basis of TIME-OFFLINE-LATE
+    assert f"第{staff.get('/api/v1/lists/warning/latest').json()['seq']}期" in html
+    with httpx.Client(base_url=str(staff.base_url)) as visitor:
+        en = visitor.get(f"/institutions/{doc['uscc']}", params={"lang": "en"})
+        assert 'lang="en"' in en.text and "Warning list" in en.text and "Legal basis" in en.text
+        assert visitor.cookies.get("lang") == "en"
+        assert 'lang="en"' in visitor.get("/").text  # the choice is kept
+        assert 'lang="zh-Hans"' in visitor.get("/", params={"lang": "zh"}).text
+    record = httpx.get(f"{staff.base_url}/api/v1/public/institutions/{doc['uscc']}").json()
+    assert record["list"]["kind"] == "warning" and record["list"]["as_of"] == day.isoformat()
+    ground = record["list"]["grounds"][0]
+    assert ground["reference"] == order["reference"] and ground["rules"][0]["id"] == "TIME-OFFLINE-LATE"
+    assert "teachers" not in record and "account_last4" not in str(record) and "张老师" not in str(record)
+
+
+def test_search_filters_by_list_and_shows_status(staff: httpx.Client, engine: Engine) -> None:
+    white = register(staff)
+    black = register(staff)
+    staff.post(
+        "/api/v1/decisions",
+        json={
+            "uscc": black["uscc"],
+            "kind": "blacklist",
+            "basis": ["CONDUCT-DISGUISED"],
+            "summary": "隐形变异",
+        },
+    ).raise_for_status()
+    publish_all(staff, engine)
+    got = httpx.get(
+        f"{staff.base_url}/api/v1/public/institutions", params={"q": black["uscc"], "list": "black"}
+    )
+    assert [i["uscc"] for i in got.json()["items"]] == [black["uscc"]]
+    assert got.json()["items"][0]["list"]["kind"] == "black"
+    none = httpx.get(
+        f"{staff.base_url}/api/v1/public/institutions", params={"q": white["uscc"], "list": "black"}
+    )
+    assert none.json()["total"] == 0
+    html = httpx.get(f"{staff.base_url}/", params={"q": black["uscc"]}).text
+    assert "黑名单" in html and "隐形变异开展学科类培训" in html
+
+
+def test_negative_list_names_every_rule(http: httpx.Client) -> None:
+    html = http.get("/negative-list").text
+    for rule in all_rules():
+        assert rule.id in html and rule.title_zh in html
+    assert "20:30" in html  # a parameter in force, filled into its description
+
+
+def test_list_pages_render(staff: httpx.Client, engine: Engine) -> None:
+    register(staff)
+    publish_all(staff, engine)
+    latest = staff.get("/api/v1/lists/white/latest").json()
+    for path in (
+        "/lists",
+        "/lists/white",
+        "/lists/warning",
+        "/lists/black",
+        "/lists/white/editions",
+        f"/lists/white/editions/{latest['seq']}",
+        "/lists/verify",
+        "/complaints/new",
+    ):
+        r = httpx.get(f"{staff.base_url}{path}")
+        assert r.status_code == 200, path
+        assert '<main id="main"' in r.text
+    assert latest["sha256"] in httpx.get(f"{staff.base_url}/lists/white").text
+    assert httpx.get(f"{staff.base_url}/lists/purple").status_code == 422
+    assert httpx.get(f"{staff.base_url}/lists/white/editions/99999.json").status_code == 404
+
+
+# ------------------------------------------------------------------------------------------ complaints
+
+
+def form_token(client: httpx.Client, path: str = "/complaints/new") -> str:
+    page = client.get(path)
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert m, page.text
+    return m.group(1)
+
+
+def test_complaint_is_filed_and_gets_a_reference(live: LiveServer, engine: Engine) -> None:
+    with client_from_own_address(live) as c:
+        token = form_token(c)
+        r = c.post(
+            "/complaints",
+            data={
+                "csrf_token": token,
+                "institution_name": "某某托管班",
+                "uscc": "",
+                "text": "周六在小区会所给初中生上数学课，每次三小时。",
+                "contact": "13800000000",
+            },
+        )
+        assert r.status_code == 303
+        ref = r.headers["location"].rsplit("/", 1)[1]
+        assert re.fullmatch(r"JB\d{8}-[2-9A-Z]{6}", ref)
+        page = c.get(r.headers["location"])
+        assert ref in page.text and "13800000000" not in page.text
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT * FROM complaint WHERE reference = :r"), {"r": ref}).one()
+    assert row.institution_name == "某某托管班" and row.contact == "13800000000" and row.uscc is None
+
+
+def test_complaint_without_the_form_token_is_refused_and_nothing_is_lost(live: LiveServer) -> None:
+    text_typed = "机构拒绝退费，已经拖了两个月。"
+    with client_from_own_address(live) as c:
+        r = c.post("/complaints", data={"text": text_typed, "contact": "王女士"})
+        assert r.status_code == 403
+        assert text_typed in r.text and "王女士" in r.text
+        retry = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
+        assert retry
+        ok = c.post("/complaints", data={"csrf_token": retry.group(1), "text": text_typed})
+        assert ok.status_code == 303
+    with client_from_own_address(live) as other:
+        token = form_token(other)
+        foreign = other.post(
+            "/complaints",
+            data={"csrf_token": token, "text": text_typed},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert foreign.status_code == 403
+
+
+def test_invalid_complaint_shows_the_form_again_filled_in(live: LiveServer) -> None:
+    with client_from_own_address(live) as c:
+        token = form_token(c)
+        r = c.post(
+            "/complaints",
+            data={
+                "csrf_token": token,
+                "uscc": "123",
+                "institution_name": "星星培训",
+                "text": "太短",
+                "contact": "x",
+            },
+        )
+        assert r.status_code == 422
+        assert 'value="123"' in r.text and 'value="星星培训"' in r.text and ">太短</textarea>" in r.text
+        assert r.text.count('aria-invalid="true"') == 2
+        assert "统一社会信用代码应为18位数字和大写字母" in r.text
+
+
+def test_complaints_are_rate_limited_per_client_and_nothing_is_lost(live: LiveServer) -> None:
+    limit = live.app.state.settings.complaint_limit
+    with client_from_own_address(live) as c:
+        token = form_token(c)
+        for i in range(limit):
+            r = c.post("/complaints", data={"csrf_token": token, "text": f"第{i}次举报：晚上十点还在上课。"})
+            assert r.status_code == 303
+        r = c.post("/complaints", data={"csrf_token": token, "text": "再次举报：晚上十点还在上课。"})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+        assert "再次举报：晚上十点还在上课。" in r.text
+    with client_from_own_address(live) as other:
+        token = form_token(other)
+        assert (
+            other.post(
+                "/complaints", data={"csrf_token": token, "text": "另一位家长的举报内容。"}
+            ).status_code
+            == 303
+        )
+
+
+def test_staff_pages_for_decisions_and_lists(staff: httpx.Client, engine: Engine) -> None:
+    doc = register(staff)
+    token = staff.headers["Authorization"].split()[1]
+    with httpx.Client(base_url=str(staff.base_url), cookies={"sv_staff": token}) as console:
+        page = console.get("/staff/decisions")
+        assert page.status_code == 200 and "记录处理决定" in page.text
+        csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        bad = console.post(
+            "/staff/decisions",
+            data={
+                "csrf_token": csrf_token,
+                "uscc": doc["uscc"],
+                "kind": "rectification_order",
+                "summary": "缺少期限",
+            },
+        )
+        assert bad.status_code == 422 and "缺少期限" in bad.text and "deadline" in bad.text
+        ok = console.post(
+            "/staff/decisions",
+            data={
+                "csrf_token": csrf_token,
+                "uscc": doc["uscc"],
+                "kind": "warning",
+                "basis": ["CONDUCT-ADVERTISING"],
+                "summary": "违规广告",
+            },
+        )
+        assert ok.status_code == 303
+        assert "违规广告" in console.get(ok.headers["location"]).text
+        lists_page = console.get("/staff/lists")
+        assert lists_page.status_code == 200 and "手动发布" in lists_page.text
+    assert httpx.get(f"{staff.base_url}/staff/decisions", follow_redirects=False).status_code == 303
