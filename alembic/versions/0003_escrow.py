@@ -89,6 +89,22 @@ BEGIN
   RETURN NULL;
 END $$;
 """,
+    """
+CREATE FUNCTION escrow_lines_have_statements() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  missing bigint;
+BEGIN
+  SELECT n.statement_id INTO missing FROM (SELECT DISTINCT statement_id FROM new_lines) n
+   WHERE NOT EXISTS (SELECT 1 FROM escrow_statement s WHERE s.id = n.statement_id) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'escrow_statement_line: statement % does not exist', missing
+      USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  RETURN NULL;
+END $$;
+""",
+    "CREATE TRIGGER escrow_statement_line_statement AFTER INSERT ON escrow_statement_line"
+    " REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION escrow_lines_have_statements()",
     "CREATE CONSTRAINT TRIGGER escrow_entry_balanced AFTER INSERT ON escrow_entry"
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION escrow_entry_checks()",
     "CREATE CONSTRAINT TRIGGER escrow_transaction_balanced AFTER INSERT ON escrow_transaction"
@@ -100,6 +116,8 @@ END $$;
 what it reverses, and every account's stored balance equals the sum of its entries."""
 
 LEDGER_CHECKS_DROP_SQL = [
+    "DROP TRIGGER IF EXISTS escrow_statement_line_statement ON escrow_statement_line",
+    "DROP FUNCTION IF EXISTS escrow_lines_have_statements()",
     "DROP TRIGGER IF EXISTS escrow_account_in_step ON escrow_account",
     "DROP TRIGGER IF EXISTS escrow_transaction_balanced ON escrow_transaction",
     "DROP TRIGGER IF EXISTS escrow_entry_balanced ON escrow_entry",
@@ -257,12 +275,6 @@ def upgrade() -> None:
             "type IN ('receipt','release','refund')", name=op.f("ck_escrow_statement_line_type")
         ),
         sa.CheckConstraint("amount_fen > 0", name=op.f("ck_escrow_statement_line_amount")),
-        sa.ForeignKeyConstraint(
-            ["statement_id"],
-            ["escrow_statement.id"],
-            name=op.f("fk_escrow_statement_line_statement_id_escrow_statement"),
-            ondelete="RESTRICT",
-        ),
         sa.PrimaryKeyConstraint("statement_id", "seq", name=op.f("pk_escrow_statement_line")),
     )
     op.create_table(

@@ -113,7 +113,7 @@ SELECT t.id, t.statement_id, s.period, t.kind, t.reverses_id, r.id AS reversed_b
        (SELECT coalesce(sum(e.amount_fen), 0)
           FROM escrow_entry e JOIN escrow_account a ON a.id = e.account_id
          WHERE a.institution_id = t.institution_id AND a.kind = 'supervised_cash'
-           AND e.transaction_id <= t.id) AS cash_after_fen
+           AND e.transaction_id <= t.id)::bigint AS cash_after_fen
   FROM escrow_transaction t
   JOIN escrow_statement s ON s.id = t.statement_id
   LEFT JOIN escrow_transaction r ON r.reverses_id = t.id

@@ -17,6 +17,7 @@ from supervision.registry import service as registry
 from tests.conftest import TODAY, example_document
 
 _refs = itertools.count(1)
+NOW = FixedClock.on(TODAY).now()
 
 
 def line(date: str, type_: str, amount: int, ref: str | None = None, **extra: Any) -> dict[str, Any]:

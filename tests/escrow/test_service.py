@@ -25,6 +25,12 @@ from tests.conftest import TODAY
 from tests.escrow.helpers import idem, line, register, statement
 
 NOW = FixedClock.on(TODAY).now()
+RAW_STATEMENT = """
+INSERT INTO escrow_statement (institution_id, period, mode, opening_balance_fen, receipts_fen, released_fen,
+  refunds_fen, closing_balance_fen, unearned_liability_fen, line_count, source, body_sha256, submitted_at,
+  accepted_on, submitted_by, reconciliation, requirement, findings)
+VALUES (:i, :p, 'bank_custody', 0, :r, 0, 0, :c, 0, 0, 'json', '', now(), now(), 't', '{}', '{}', '[]')
+"""
 
 
 def holder_for(session: Session, **changes: Any) -> KeyHolder:
@@ -271,7 +277,8 @@ def test_the_database_refuses_an_unbalanced_transaction_and_a_tampered_balance(s
     with pytest.raises(DBAPIError, match="does not balance"), session.begin_nested():
         session.execute(
             text(
-                "WITH t AS (INSERT INTO escrow_transaction (institution_id, statement_id, kind, posted_at, memo)"
+                "WITH t AS (INSERT INTO escrow_transaction"
+                " (institution_id, statement_id, kind, posted_at, memo)"
                 " VALUES (:i, :s, 'receipts', now(), 'one-sided') RETURNING id)"
                 " INSERT INTO escrow_entry (transaction_id, institution_id, account_id, amount_fen)"
                 " SELECT id, :i, :a, 100 FROM t"
@@ -291,15 +298,21 @@ def test_the_database_refuses_an_unbalanced_transaction_and_a_tampered_balance(s
         check_at_commit(session)
     with pytest.raises(DBAPIError, match="closing"), session.begin_nested():
         session.execute(
-            text(
-                "INSERT INTO escrow_statement (institution_id, period, mode, opening_balance_fen, receipts_fen,"
-                " released_fen, refunds_fen, closing_balance_fen, unearned_liability_fen, line_count, source,"
-                " body_sha256, submitted_at, accepted_on, submitted_by, reconciliation, requirement, findings)"
-                " VALUES (:i, '2026-08', 'bank_custody', 0, 10, 0, 0, 11, 0, 0, 'json', '', now(), now(), 't',"
-                " '{}', '{}', '[]')"
-            ),
-            {"i": h.institution_id},
+            text(RAW_STATEMENT),
+            {"i": h.institution_id, "p": "2026-08", "r": 10, "c": 11},
         )
+
+
+def test_lines_must_belong_to_a_stored_statement(session: Session) -> None:
+    h = holder_for(session)
+    answer = submit(session, h, statement("2026-10", 0))
+    insert = (
+        "INSERT INTO escrow_statement_line (statement_id, seq, date, type, amount_fen, ref)"
+        " VALUES (:s, 99, '2026-10-01', 'receipt', 1, 'LATE')"
+    )
+    with pytest.raises(DBAPIError, match="statement -1 does not exist"), session.begin_nested():
+        session.execute(text(insert), {"s": -1})
+    session.execute(text(insert), {"s": answer["id"]})  # a real statement is fine (for the trigger)
 
 
 def test_a_second_original_for_a_period_is_refused_by_the_database_too(session: Session) -> None:
@@ -307,14 +320,8 @@ def test_a_second_original_for_a_period_is_refused_by_the_database_too(session: 
     submit(session, h, statement("2026-10", 0))
     with pytest.raises(DBAPIError, match="uq_escrow_statement_original"), session.begin_nested():
         session.execute(
-            text(
-                "INSERT INTO escrow_statement (institution_id, period, mode, opening_balance_fen, receipts_fen,"
-                " released_fen, refunds_fen, closing_balance_fen, unearned_liability_fen, line_count, source,"
-                " body_sha256, submitted_at, accepted_on, submitted_by, reconciliation, requirement, findings)"
-                " VALUES (:i, '2026-10', 'bank_custody', 0, 0, 0, 0, 0, 0, 0, 'json', '', now(), now(), 't',"
-                " '{}', '{}', '[]')"
-            ),
-            {"i": h.institution_id},
+            text(RAW_STATEMENT),
+            {"i": h.institution_id, "p": "2026-10", "r": 0, "c": 0},
         )
 
 
