@@ -21,13 +21,14 @@ from supervision.core.limits import BodySizeLimit
 from supervision.core.logging import configure as configure_logging
 from supervision.settings import ROOT, Settings, get_settings
 from supervision.web import templating
-from supervision.web.api import auth, decisions, escrow, lists, ops, public, registry
+from supervision.web.api import auth, decisions, escrow, findings, lists, ops, public, registry, rules
 from supervision.web.portal import pages as portal_pages
 from supervision.web.public import complaints as public_complaints
 from supervision.web.public import lists as public_lists
 from supervision.web.public import pages as public_pages
 from supervision.web.staff import decisions as staff_decisions
 from supervision.web.staff import escrow as staff_escrow
+from supervision.web.staff import findings as staff_findings
 from supervision.web.staff import pages as staff_pages
 
 log = logging.getLogger("supervision.http")
@@ -69,6 +70,8 @@ def create_app(
         lists.router,
         lists.staff_router,
         decisions.router,
+        rules.router,
+        findings.router,
     ):
         app.include_router(router)
     for pages in (
@@ -78,6 +81,7 @@ def create_app(
         staff_pages,
         staff_escrow,
         staff_decisions,
+        staff_findings,
         portal_pages,
     ):
         app.include_router(pages.router)

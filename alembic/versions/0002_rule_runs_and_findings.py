@@ -18,11 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "rule_run",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("institution_id", sa.BigInteger(), nullable=True),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("jurisdiction", sa.Text(), nullable=False),
         sa.Column("parameter_hash", sa.Text(), nullable=False),
@@ -35,8 +35,18 @@ def upgrade() -> None:
         sa.Column("uncovered_dates", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.CheckConstraint("scope IN ('full','institution')", name=op.f("ck_rule_run_scope")),
+        sa.CheckConstraint(
+            "scope = 'institution' OR institution_id IS NULL", name=op.f("ck_rule_run_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institution.id"],
+            name=op.f("fk_rule_run_institution_id_institution"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rule_run")),
     )
+    op.create_index(op.f("ix_rule_run_institution_id"), "rule_run", ["institution_id"], unique=False)
     op.create_table(
         "finding",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
@@ -49,16 +59,21 @@ def upgrade() -> None:
         sa.Column("message_en", sa.Text(), nullable=False),
         sa.Column("legal_basis", sa.Text(), nullable=False),
         sa.Column("trace", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("digest", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("first_seen_on", sa.Date(), nullable=False),
         sa.Column("first_run_id", sa.BigInteger(), nullable=False),
-        sa.Column("last_run_id", sa.BigInteger(), nullable=False),
+        sa.Column("updated_run_id", sa.BigInteger(), nullable=False),
         sa.Column("resolved_on", sa.Date(), nullable=True),
         sa.Column("resolved_run_id", sa.BigInteger(), nullable=True),
         sa.CheckConstraint(
             "severity IN ('critical','major','minor','notice')", name=op.f("ck_finding_severity")
         ),
         sa.CheckConstraint("status IN ('open','resolved')", name=op.f("ck_finding_status")),
+        sa.CheckConstraint(
+            "(status = 'open') = (resolved_on IS NULL AND resolved_run_id IS NULL)",
+            name=op.f("ck_finding_resolution"),
+        ),
         sa.ForeignKeyConstraint(
             ["first_run_id"], ["rule_run.id"], name=op.f("fk_finding_first_run_id_rule_run")
         ),
@@ -69,21 +84,30 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["last_run_id"], ["rule_run.id"], name=op.f("fk_finding_last_run_id_rule_run")
+            ["updated_run_id"], ["rule_run.id"], name=op.f("fk_finding_updated_run_id_rule_run")
         ),
         sa.ForeignKeyConstraint(
             ["resolved_run_id"], ["rule_run.id"], name=op.f("fk_finding_resolved_run_id_rule_run")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_finding")),
-        sa.UniqueConstraint(
-            "institution_id", "rule_id", "subject", name=op.f("uq_finding_institution_id_rule_id_subject")
-        ),
+    )
+    op.create_index(op.f("ix_finding_institution_id"), "finding", ["institution_id"], unique=False)
+    op.create_index(
+        "uq_finding_open",
+        "finding",
+        ["institution_id", "rule_id", "subject"],
+        unique=True,
+        postgresql_where=sa.text("status = 'open'"),
     )
     op.create_index("ix_finding_status_rule_id", "finding", ["status", "rule_id"], unique=False)
+    op.create_index("ix_finding_status_severity", "finding", ["status", "severity"], unique=False)
 
 
 def downgrade() -> None:
-
+    op.drop_index("ix_finding_status_severity", table_name="finding")
     op.drop_index("ix_finding_status_rule_id", table_name="finding")
+    op.drop_index("uq_finding_open", table_name="finding", postgresql_where=sa.text("status = 'open'"))
+    op.drop_index(op.f("ix_finding_institution_id"), table_name="finding")
     op.drop_table("finding")
+    op.drop_index(op.f("ix_rule_run_institution_id"), table_name="rule_run")
     op.drop_table("rule_run")

@@ -1,8 +1,10 @@
 """Rule runs (规则运行) and the findings (发现问题) they produce, with their lifecycle.
 
-A finding is identified by (institution, rule, subject). A run opens new findings, keeps unchanged ones
-(their first-seen date stays), refreshes the message and trace of ones still produced, and resolves the
-ones it no longer produces.
+A finding is identified, while it is open, by (institution, rule, subject): at most one open finding per
+identity (a partial unique index). A run opens new findings, leaves unchanged ones alone (their first-seen
+date and run stay), refreshes the message and trace of ones still produced whose content changed, and
+resolves the ones it no longer produces. A resolved finding is kept as history; if the same problem comes
+back, a new finding is opened with a new first-seen date.
 """
 
 from __future__ import annotations
@@ -20,22 +22,32 @@ from sqlalchemy import (
     Index,
     Integer,
     Text,
-    UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from supervision.core import models as _models  # noqa: F401  (naming convention)
+from supervision.registry import models as _registry  # noqa: F401  (the institution table referenced)
 
 
 class RuleRun(SQLModel, table=True):
-    """规则运行 — one evaluation of the registry (or of one institution) as of a date."""
+    """规则运行 — one evaluation of the registry (``full``) or of one institution (``institution``) as of a
+    date. Dry runs store nothing and have no row."""
 
     __tablename__ = "rule_run"
-    __table_args__ = (CheckConstraint("scope IN ('full','institution')", name="scope"),)
+    __table_args__ = (
+        CheckConstraint("scope IN ('full','institution')", name="scope"),
+        CheckConstraint("scope = 'institution' OR institution_id IS NULL", name="institution"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
     scope: str = Field(sa_column=Column(Text, nullable=False))
+    institution_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("institution.id", ondelete="SET NULL"), index=True),
+    )
+    """The institution re-evaluated by an ``institution`` run (null once that institution is deleted)."""
     as_of: dt.date = Field(sa_column=Column(Date, nullable=False))
     jurisdiction: str = Field(sa_column=Column(Text, nullable=False))
     parameter_hash: str = Field(sa_column=Column(Text, nullable=False))
@@ -45,26 +57,43 @@ class RuleRun(SQLModel, table=True):
     duration_ms: int | None = Field(default=None, sa_column=Column(Integer))
     institutions: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
-    """Findings produced per rule ID, and opened/resolved totals."""
+    """Per rule ID: findings ``produced``, ``opened``, ``refreshed`` and ``resolved``; and ``totals``."""
     uncovered_dates: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     """Calendar dates the run met that the calendar data does not cover."""
     actor: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class Finding(SQLModel, table=True):
-    """发现问题 — one rule broken by one institution (or one of its courses, packages, teachers …)."""
+    """发现问题 — one rule broken by one institution (or one of its courses, packages, teachers …).
+
+    ``digest`` is a hash of what a run writes (rule version, severity, messages, legal basis, trace), so a run
+    rewrites a finding only when its content changed. ``updated_run_id`` is the run that last wrote it.
+    """
 
     __tablename__ = "finding"
     __table_args__ = (
-        UniqueConstraint("institution_id", "rule_id", "subject"),
+        Index(
+            "uq_finding_open",
+            "institution_id",
+            "rule_id",
+            "subject",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
         CheckConstraint("status IN ('open','resolved')", name="status"),
         CheckConstraint("severity IN ('critical','major','minor','notice')", name="severity"),
+        CheckConstraint(
+            "(status = 'open') = (resolved_on IS NULL AND resolved_run_id IS NULL)", name="resolution"
+        ),
         Index("ix_finding_status_rule_id", "status", "rule_id"),
+        Index("ix_finding_status_severity", "status", "severity"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
     institution_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("institution.id", ondelete="CASCADE"), nullable=False)
+        sa_column=Column(
+            BigInteger, ForeignKey("institution.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     rule_id: str = Field(sa_column=Column(Text, nullable=False))
     rule_version: int = Field(sa_column=Column(Integer, nullable=False))
@@ -74,9 +103,10 @@ class Finding(SQLModel, table=True):
     message_en: str = Field(sa_column=Column(Text, nullable=False))
     legal_basis: str = Field(sa_column=Column(Text, nullable=False))
     trace: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    digest: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_column=Column(Text, nullable=False))
     first_seen_on: dt.date = Field(sa_column=Column(Date, nullable=False))
     first_run_id: int = Field(sa_column=Column(BigInteger, ForeignKey("rule_run.id"), nullable=False))
-    last_run_id: int = Field(sa_column=Column(BigInteger, ForeignKey("rule_run.id"), nullable=False))
+    updated_run_id: int = Field(sa_column=Column(BigInteger, ForeignKey("rule_run.id"), nullable=False))
     resolved_on: dt.date | None = Field(default=None, sa_column=Column(Date))
     resolved_run_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("rule_run.id")))

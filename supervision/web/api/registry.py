@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
+from supervision.compliance import service as compliance
 from supervision.core.pagination import Page, PageParams
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, DbSession, Staff, actor
@@ -51,6 +52,7 @@ def search(
 @router.post("", status_code=201, responses=ERRORS)
 def create(user: Staff, session: DbSession, clock: ClockDep, doc: Any = DocBody) -> dict[str, Any]:
     _, stored = registry.save_one(session, doc, actor=actor(user), now=clock.now(), mode="create")
+    compliance.reevaluate_uscc(session, stored["uscc"], clock.today(), actor(user), now=clock.now())
     return stored
 
 
@@ -65,6 +67,7 @@ def replace(
 ) -> dict[str, Any]:
     registry.check_path_matches(uscc, doc)
     outcome, stored = registry.save_one(session, doc, actor=actor(user), now=clock.now(), mode="upsert")
+    compliance.reevaluate_uscc(session, stored["uscc"], clock.today(), actor(user), now=clock.now())
     if outcome == "created":
         response.status_code = 201
     return stored

@@ -1,0 +1,348 @@
+"""Evaluating institutions in bulk (批量评估): the cached rule engine, a range of institutions at a time, in
+this process or in a pool of worker processes.
+
+A full run splits the registry into ranges of ids (keyset pagination: ``id > lo AND id <= hi``). For each
+range, PostgreSQL builds the institution documents and the statements in force as JSON; the engine evaluates
+them; the findings come back as rows ready for ``COPY`` (a full run) or as per-rule differences between two
+parameter sets (a dry run). The pool has two processes by default: this machine has two cores, and the
+database spends about as much CPU building the documents as the engine spends reading them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import hashlib
+import multiprocessing
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+
+from rules import Context, Engine, Evaluation, Finding, all_rules
+from supervision.compliance import queries
+
+# ------------------------------------------------------------------------------------------- the engine
+
+
+@lru_cache(maxsize=8)
+def engine(jurisdiction: str) -> Engine:
+    """The rule engine of a jurisdiction, loaded (and its data checked) once per process."""
+    return Engine.load(jurisdiction)
+
+
+@lru_cache(maxsize=32)
+def context(jurisdiction: str, as_of: dt.date) -> Context:
+    """The evaluation context of a date (parameters resolved once), reused by every request of that day."""
+    return engine(jurisdiction).at(as_of)
+
+
+@lru_cache(maxsize=1)
+def engine_version() -> str:
+    """A name for the catalogue in this build: ``rules-`` and a hash of every rule's ID and version, so a run
+    records which rule definitions produced it (a rule whose semantics change gets a new version)."""
+    ids = ",".join(f"{r.id}@{r.version}" for r in sorted(all_rules(), key=lambda r: r.id))
+    return "rules-" + hashlib.sha256(ids.encode()).hexdigest()[:12]
+
+
+def candidate_engine(
+    jurisdiction: str, overlays: Sequence[Path | Mapping[str, Any]], data_dir: Path | None
+) -> Engine:
+    """An engine with candidate parameter files laid over the jurisdiction's (a dry run); not cached."""
+    return Engine.load(jurisdiction, overlays=overlays, data_dir=data_dir)
+
+
+# ------------------------------------------------------------------------------------------ the findings
+
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _findings(evaluation: Evaluation) -> Iterator[tuple[Finding, str, str]]:
+    """Each finding once per (rule, subject), with its trace as JSON and its digest.
+
+    The digest covers everything a run writes (rule, version, severity, subject, messages, legal basis,
+    trace), so an unchanged finding is recognised without comparing JSON in the database.
+    """
+    seen: set[tuple[str, str]] = set()
+    for f in evaluation.findings:
+        key = (f.rule_id, f.subject)
+        if key in seen:
+            continue
+        seen.add(key)
+        trace = orjson.dumps(f.trace).decode()
+        body = (
+            f"{f.rule_id}\t{f.rule_version}\t{f.severity}\t{f.subject}\t{f.message_zh}\t{f.message_en}\t"
+            f"{f.legal_basis}\t{trace}"
+        )
+        yield f, body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+def copy_lines(institution_id: int, evaluation: Evaluation, produced: Counter[str]) -> list[str]:
+    """The findings of one institution as ``finding_stage`` rows in COPY text format (columns of
+    ``queries.STAGE_NAMES``), counting them per rule into ``produced``."""
+    out = []
+    for f, body, digest in _findings(evaluation):
+        produced[f.rule_id] += 1
+        if body.count("\t") != 7 or "\\" in body or "\n" in body or "\r" in body:
+            fields = (
+                f.rule_id,
+                str(f.rule_version),
+                f.severity,
+                f.subject,
+                f.message_zh,
+                f.message_en,
+                f.legal_basis,
+                body.rsplit("\t", 1)[1],  # the trace is JSON: no raw tab in it
+            )
+            body = "\t".join(x.translate(_ESCAPE) for x in fields)
+        out.append(f"{institution_id}\t{body}\t{digest}\n")
+    return out
+
+
+def json_rows(institution_id: int, evaluation: Evaluation) -> tuple[str, Counter[str]]:
+    """The findings of one institution as the JSON array ``jsonb_to_recordset`` reads (the re-evaluation of
+    one institution), and the count per rule."""
+    rows = []
+    produced: Counter[str] = Counter()
+    for f, body, digest in _findings(evaluation):
+        produced[f.rule_id] += 1
+        rows.append(
+            {
+                "institution_id": institution_id,
+                "rule_id": f.rule_id,
+                "rule_version": f.rule_version,
+                "severity": f.severity,
+                "subject": f.subject,
+                "message_zh": f.message_zh,
+                "message_en": f.message_en,
+                "legal_basis": f.legal_basis,
+                "trace": orjson.Fragment(body.rsplit("\t", 1)[1]),
+                "digest": digest,
+            }
+        )
+    return orjson.dumps(rows).decode(), produced
+
+
+# --------------------------------------------------------------------------------------- one range of ids
+
+
+Range = tuple[int, int, int]
+"""``(lo, hi, n)``: the institutions with ``lo < id <= hi``, ``n`` of them when the run began."""
+
+
+def ranges(ids: Sequence[int], size: int) -> list[Range]:
+    """Split ascending ids into consecutive ranges of ``size`` (keyset boundaries)."""
+    out: list[Range] = []
+    lo = ids[0] - 1 if ids else 0
+    for k in range(0, len(ids), size):
+        chunk = ids[k : k + size]
+        out.append((lo, chunk[-1], len(chunk)))
+        lo = chunk[-1]
+    return out
+
+
+def read_range(conn: psycopg.Connection[Any], lo: int, hi: int) -> Iterator[tuple[int, dict[str, Any], Any]]:
+    """(id, document, statements in force) of every institution in ``(lo, hi]``."""
+    with conn.cursor() as cur:
+        cur.execute(queries.RANGE_STATEMENTS_SQL, {"lo": lo, "hi": hi})
+        statements = {iid: orjson.loads(s) for iid, s in cur.fetchall()}
+        cur.execute(queries.RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi})
+        for iid, doc in cur:
+            yield iid, orjson.loads(doc), statements.get(iid, [])
+
+
+@dataclass
+class StageBatch:
+    """What a full run keeps of one range: the findings as COPY text, and counts."""
+
+    hi: int
+    institutions: int
+    copy: bytes
+    produced: Counter[str]
+    uncovered: set[str]
+
+
+def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int) -> StageBatch:
+    lines: list[str] = []
+    n = 0
+    produced: Counter[str] = Counter()
+    uncovered: set[str] = set()
+    for iid, doc, statements in read_range(conn, lo, hi):
+        n += 1
+        evaluation = ctx.evaluate(doc, statements)
+        if evaluation.findings:
+            lines += copy_lines(iid, evaluation, produced)
+        if evaluation.uncovered_dates:
+            uncovered.update(d.isoformat() for d in evaluation.uncovered_dates)
+    return StageBatch(hi, n, "".join(lines).encode(), produced, uncovered)
+
+
+@dataclass
+class Example:
+    uscc: str
+    name: str
+    subjects: list[str]
+    message_zh: str
+
+
+@dataclass
+class RuleDiff:
+    """One rule in a dry run: institutions failing it now and with the candidate, and who changes."""
+
+    current: int = 0
+    candidate: int = 0
+    newly_fail: int = 0
+    newly_pass: int = 0
+    fail_examples: list[Example] = field(default_factory=list)
+    pass_examples: list[Example] = field(default_factory=list)
+
+    def merge(self, other: RuleDiff, examples: int) -> None:
+        self.current += other.current
+        self.candidate += other.candidate
+        self.newly_fail += other.newly_fail
+        self.newly_pass += other.newly_pass
+        self.fail_examples = (self.fail_examples + other.fail_examples)[:examples]
+        self.pass_examples = (self.pass_examples + other.pass_examples)[:examples]
+
+
+@dataclass
+class DiffBatch:
+    hi: int
+    institutions: int
+    rules: dict[str, RuleDiff]
+    uncovered: set[str]
+
+
+def _by_rule(evaluation: Evaluation) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for f in evaluation.findings:
+        out.setdefault(f.rule_id, []).append(f)
+    return out
+
+
+def diff_range(
+    conn: psycopg.Connection[Any], current: Context, candidate: Context, lo: int, hi: int, examples: int
+) -> DiffBatch:
+    rules: dict[str, RuleDiff] = {}
+    uncovered: set[str] = set()
+    n = 0
+    for _iid, doc, statements in read_range(conn, lo, hi):
+        n += 1
+        now = current.evaluate(doc, statements)
+        then = candidate.evaluate(doc, statements)
+        uncovered.update(d.isoformat() for d in then.uncovered_dates)
+        a, b = _by_rule(now), _by_rule(then)
+        for rule_id in a.keys() | b.keys():
+            d = rules.setdefault(rule_id, RuleDiff())
+            if rule_id in a:
+                d.current += 1
+            if rule_id in b:
+                d.candidate += 1
+            if (rule_id in a) == (rule_id in b):
+                continue
+            found = b.get(rule_id) or a[rule_id]
+            ex = Example(doc["uscc"], doc["name"], [f.subject for f in found], found[0].message_zh)
+            if rule_id in b:
+                d.newly_fail += 1
+                if len(d.fail_examples) < examples:
+                    d.fail_examples.append(ex)
+            else:
+                d.newly_pass += 1
+                if len(d.pass_examples) < examples:
+                    d.pass_examples.append(ex)
+    return DiffBatch(hi, n, rules, uncovered)
+
+
+# ------------------------------------------------------------------------------------------ the worker pool
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs to know, sent once when the pool starts."""
+
+    dsn: str
+    jurisdiction: str
+    as_of: dt.date
+    kind: str  # "stage" or "diff"
+    overlays: tuple[Path | Mapping[str, Any], ...] = ()
+    data_dir: Path | None = None
+    examples: int = 5
+
+
+class Worker:
+    """The state of one evaluating process (or of this process when the run is not pooled)."""
+
+    def __init__(self, job: Job, conn: psycopg.Connection[Any], candidate: Context | None = None) -> None:
+        self.job = job
+        self.conn = conn
+        self.current = context(job.jurisdiction, job.as_of)
+        self.candidate = candidate
+        if job.kind == "diff" and candidate is None:
+            self.candidate = candidate_engine(job.jurisdiction, job.overlays, job.data_dir).at(job.as_of)
+
+    def __call__(self, r: Range) -> StageBatch | DiffBatch:
+        lo, hi, _ = r
+        if self.candidate is None:
+            return stage_range(self.conn, self.current, lo, hi)
+        return diff_range(self.conn, self.current, self.candidate, lo, hi, self.job.examples)
+
+
+_worker: Worker | None = None
+
+
+def _init_worker(job: Job) -> None:
+    global _worker
+    conn = psycopg.connect(job.dsn, autocommit=True, options="-c timezone=UTC -c jit=off")
+    _worker = Worker(job, conn)
+    # Documents are trees without cycles, freed by reference counting as each range ends. The cyclic
+    # collector would otherwise walk every live document again and again (it cost as much as parsing them);
+    # here it runs once per range, over that range's leftovers only (what exists now is frozen).
+    gc.freeze()
+    gc.disable()
+
+
+def _run_in_worker(r: Range) -> StageBatch | DiffBatch:
+    assert _worker is not None, "worker not initialised"
+    try:
+        return _worker(r)
+    finally:
+        gc.collect()
+
+
+def evaluate_ranges(
+    job: Job,
+    todo: Sequence[Range],
+    *,
+    workers: int,
+    local: psycopg.Connection[Any] | None,
+    candidate: Context | None = None,
+    on_result: Callable[[StageBatch | DiffBatch, Range], None],
+) -> None:
+    """Evaluate every range and hand each result to ``on_result`` in order (ranges ascending).
+
+    ``workers == 0`` evaluates here on ``local`` (the caller's connection: it sees the caller's uncommitted
+    rows, which tests rely on). Otherwise a pool of ``workers`` processes, each with its own connection,
+    reads committed data; at most two ranges per worker are in flight, so memory stays flat.
+    """
+    if workers <= 0:
+        assert local is not None
+        here = Worker(job, local, candidate)
+        for r in todo:
+            on_result(here(r), r)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(job,)) as pool:
+        pending: list[tuple[Future[StageBatch | DiffBatch], Range]] = []
+        for r in todo:
+            pending.append((pool.submit(_run_in_worker, r), r))
+            if len(pending) >= 2 * workers:
+                done, rr = pending.pop(0)
+                on_result(done.result(), rr)
+        for done, rr in pending:
+            on_result(done.result(), rr)

@@ -1,0 +1,138 @@
+"""The console's findings pages (规则与问题): findings with filters, one finding with its trace in Chinese,
+and the rule runs."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from supervision.accounts.models import StaffUser
+from supervision.compliance import service as compliance
+from supervision.core.errors import Unauthorized
+from supervision.web.deps import ClockDep, DbSession, current_staff
+from supervision.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+PAGE = 50
+
+
+def _user(request: Request, session: DbSession, clock: ClockDep) -> StaffUser | None:
+    try:
+        return current_staff(request, session, clock)
+    except Unauthorized:
+        return None
+
+
+def _login() -> RedirectResponse:
+    return RedirectResponse("/staff/login", status_code=303)
+
+
+@router.get("/findings", response_class=HTMLResponse)
+def findings(
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    rule: str | None = Query(None, max_length=64),
+    severity: Literal["critical", "major", "minor", "notice", ""] | None = None,
+    grid: str | None = Query(None, max_length=50),
+    status: Literal["open", "resolved", "all"] = "open",
+    uscc: str | None = Query(None, max_length=18),
+    page: int = Query(1, ge=1),
+) -> Response:
+    user = _user(request, session, clock)
+    if user is None:
+        return _login()
+    filters = {
+        "rule": rule or None,
+        "severity": severity or None,
+        "grid": grid or None,
+        "status": None if status == "all" else status,
+        "uscc": (uscc or "").strip() or None,
+    }
+    total, items = compliance.search_findings(session, **filters, limit=PAGE, offset=(page - 1) * PAGE)
+    shown = {k: v for k, v in {**filters, "status": status}.items() if v}
+    return render(
+        request,
+        "staff/findings.html",
+        {
+            "user": user,
+            "items": items,
+            "total": total,
+            "page": page,
+            "page_size": PAGE,
+            "filters": {**filters, "status": status},
+            "query": urlencode(shown),
+            "rules": compliance.rule_titles(clock.today()),
+            "grids": compliance.grids(session),
+            "latest": compliance.latest_full_run(session),
+            "labels": compliance.LABELS,
+        },
+    )
+
+
+@router.get("/findings/{finding_id}", response_class=HTMLResponse)
+def finding(finding_id: int, request: Request, session: DbSession, clock: ClockDep) -> Response:
+    user = _user(request, session, clock)
+    if user is None:
+        return _login()
+    row = compliance.get_finding(session, finding_id)
+    return render(
+        request,
+        "staff/findings_detail.html",
+        {
+            "user": user,
+            "f": row,
+            "trace": compliance.trace_view(row["trace"]),
+            "rule": compliance.rule_titles(clock.today()).get(row["rule_id"]),
+            "labels": compliance.LABELS,
+        },
+    )
+
+
+@router.get("/rule-runs", response_class=HTMLResponse)
+def runs(
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    scope: Literal["full", "institution", ""] | None = None,
+    page: int = Query(1, ge=1),
+) -> Response:
+    user = _user(request, session, clock)
+    if user is None:
+        return _login()
+    total, items = compliance.search_runs(session, scope=scope or None, limit=PAGE, offset=(page - 1) * PAGE)
+    return render(
+        request,
+        "staff/findings_runs.html",
+        {
+            "user": user,
+            "items": items,
+            "total": total,
+            "page": page,
+            "page_size": PAGE,
+            "scope": scope or "",
+            "labels": compliance.LABELS,
+        },
+    )
+
+
+@router.get("/rule-runs/{run_id}", response_class=HTMLResponse)
+def run(run_id: int, request: Request, session: DbSession, clock: ClockDep) -> Response:
+    user = _user(request, session, clock)
+    if user is None:
+        return _login()
+    row = compliance.get_run(session, run_id)
+    return render(
+        request,
+        "staff/findings_run.html",
+        {
+            "user": user,
+            "r": row,
+            "rules": compliance.rule_titles(row["as_of"]),
+            "labels": compliance.LABELS,
+        },
+    )

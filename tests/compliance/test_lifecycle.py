@@ -1,0 +1,169 @@
+"""Runs and the finding lifecycle, over the real database (each test rolled back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from supervision.compliance import service as compliance
+from supervision.core.clock import FixedClock
+from tests.compliance.helpers import AS_OF, by_rule, count, expired, findings_of, store
+from tests.conftest import example_document
+
+
+def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    doc = expired()
+    iid = store(session, doc, now)
+
+    first = compliance.run_full(session, AS_OF, "test", now=now, workers=0)
+    [lic] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
+    assert lic["status"] == "open" and lic["severity"] == "critical"
+    assert lic["first_seen_on"] == AS_OF and lic["first_run_id"] == lic["updated_run_id"] == first.id
+    assert first.counts["by_rule"]["LIC-EXPIRED"]["opened"] >= 1
+
+    # The same day again: the finding is untouched (same row, same content, not even rewritten).
+    again = compliance.run_full(session, AS_OF, "test", now=now, workers=0)
+    [same] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
+    assert (same["id"], same["updated_run_id"], same["digest"]) == (lic["id"], first.id, lic["digest"])
+    assert again.counts["totals"]["opened"] == 0 and again.counts["totals"]["resolved"] == 0
+    assert again.counts["totals"]["unchanged"] == again.counts["totals"]["produced"]
+
+    # A day later it is still open and keeps its first-seen date; its trace names the new date.
+    day2 = AS_OF + dt.timedelta(days=1)
+    later = compliance.run_full(session, day2, "test", now=now, workers=0)
+    [kept] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
+    assert kept["id"] == lic["id"] and kept["first_seen_on"] == AS_OF and kept["status"] == "open"
+    assert kept["updated_run_id"] == later.id and kept["trace"]["facts"]["as_of"] == day2.isoformat()
+
+    # Fixed (licence renewed): the next run resolves it.
+    doc["licence"]["valid_until"] = "2028-12-31"
+    store(session, doc, now)
+    fixed = compliance.run_full(session, day2, "test", now=now, workers=0)
+    [gone] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
+    assert (
+        gone["status"] == "resolved" and gone["resolved_on"] == day2 and gone["resolved_run_id"] == fixed.id
+    )
+    assert fixed.counts["by_rule"]["LIC-EXPIRED"]["resolved"] >= 1
+
+    # Broken again: a new finding, seen first on its own date; the resolved one stays as history.
+    doc["licence"]["valid_until"] = "2026-12-01"
+    store(session, doc, now)
+    day3 = dt.date(2026, 12, 5)
+    back = compliance.run_full(session, day3, "test", now=now, workers=0)
+    old, new = by_rule(findings_of(session, iid), "LIC-EXPIRED")
+    assert old["id"] == lic["id"] and old["status"] == "resolved"
+    assert new["status"] == "open" and new["first_seen_on"] == day3 and new["first_run_id"] == back.id
+    detail = compliance.get_finding(session, new["id"])
+    assert [h["id"] for h in detail["history"]] == [old["id"]]
+
+
+def test_run_record_and_audit(session: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    doc = example_document()
+    doc["courses"][0]["sessions"].append({"date": "2035-03-03", "start": "18:30", "end": "19:15"})
+    iid = store(session, doc, now)
+    run = compliance.run_full(session, AS_OF, "test:auditor", now=now, workers=0)
+    assert run.scope == "full" and run.as_of == AS_OF and run.actor == "test:auditor"
+    assert run.institutions == count(session, "institution")
+    assert len(run.parameter_hash) == 64 and run.engine_version.startswith("rules-")
+    assert run.duration_ms is not None and run.finished_at is not None and run.finished_at >= run.started_at
+    assert "2035-03-03" in run.uncovered_dates
+    produced = run.counts["by_rule"]["FEE-STATEMENT-MISSING"]["produced"]
+    stored_open = session.execute(
+        text("SELECT count(*) FROM finding WHERE rule_id = 'FEE-STATEMENT-MISSING' AND status = 'open'")
+    ).scalar_one()
+    assert produced == stored_open >= 1
+    assert [r["rule_id"] for r in findings_of(session, iid)] == ["FEE-STATEMENT-MISSING"]
+    audits = session.execute(
+        text("SELECT actor, action, after FROM audit_log WHERE entity = 'rule_run' AND entity_key = :k"),
+        {"k": str(run.id)},
+    ).all()
+    assert len(audits) == 1 and audits[0].actor == "test:auditor" and audits[0].action == "run"
+    assert audits[0].after["totals"] == run.counts["totals"]
+
+
+def test_reevaluate_one_institution(session: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    doc = expired()
+    iid = store(session, doc, now)
+    other = store(session, expired(), now)
+    open_now = compliance.reevaluate_institution(session, iid, AS_OF, "test", now=now)
+    assert {f["rule_id"] for f in open_now} == {"LIC-EXPIRED", "FEE-STATEMENT-MISSING"}
+    assert all(f["uscc"] == doc["uscc"] and f["status"] == "open" for f in open_now)
+    assert findings_of(session, other) == []  # the other institution is not touched
+    run = compliance.search_runs(session, scope="institution", limit=1)[1][0]
+    assert run["uscc"] == doc["uscc"] and run["institutions"] == 1
+    assert run["counts"]["by_rule"]["LIC-EXPIRED"] == {
+        "produced": 1,
+        "opened": 1,
+        "refreshed": 0,
+        "resolved": 0,
+    }
+
+    doc["licence"]["valid_until"] = "2028-12-31"
+    store(session, doc, now)
+    open_now = compliance.reevaluate_institution(session, iid, AS_OF, "test", now=now)
+    assert {f["rule_id"] for f in open_now} == {"FEE-STATEMENT-MISSING"}
+    [lic] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
+    assert lic["status"] == "resolved" and lic["resolved_on"] == AS_OF
+
+
+def test_statements_in_force_count(session: Session, clock: FixedClock) -> None:
+    """With the October statement on file, FEE-STATEMENT-MISSING is not reported for October; the facts
+    are the statements in force (an amendment replaces the statement it amends)."""
+    now = clock.now()
+    doc = example_document()
+    iid = store(session, doc, now)
+    assert {f["rule_id"] for f in compliance.reevaluate_institution(session, iid, AS_OF, now=now)} == {
+        "FEE-STATEMENT-MISSING"
+    }
+    original = _insert_statement(session, iid, "2026-10", bank=1_000_000, liability=1_000_000)
+    assert compliance.reevaluate_institution(session, iid, AS_OF, now=now) == []
+    # An amendment that leaves the bank short of the liability: the amendment is what counts now.
+    _insert_statement(session, iid, "2026-10", bank=1_000_000, liability=1_200_000, amends=original)
+    statements = compliance.queries.statements_for(session, [iid])[iid]
+    assert [(s["period"], s["amends"], s["unearned_liability_fen"]) for s in statements] == [
+        ("2026-10", original, 1_200_000)
+    ]
+    assert statements[0]["lines"] == [
+        {
+            "date": "2026-10-03",
+            "type": "receipt",
+            "amount_fen": 140000,
+            "ref": "R-1",
+            "package_code": "K1",
+            "lessons": 20,
+            "months": 2,
+        },
+        {"date": "2026-10-28", "type": "release", "amount_fen": 140000, "ref": "X-1"},
+    ]
+    open_now = compliance.reevaluate_institution(session, iid, AS_OF, now=now)
+    assert [(f["rule_id"], f["subject"]) for f in open_now] == [("FEE-ESCROW-SHORTFALL", "2026-10")]
+
+
+def _insert_statement(
+    session: Session, iid: int, period: str, *, bank: int, liability: int, amends: int | None = None
+) -> int:
+    sid = session.execute(
+        text(
+            "INSERT INTO escrow_statement (institution_id, period, mode, opening_balance_fen, receipts_fen,"
+            " released_fen, refunds_fen, closing_balance_fen, bank_reported_balance_fen, reserve_balance_fen,"
+            " unearned_liability_fen, amends_id, line_count, source, body_sha256, submitted_at, accepted_on,"
+            " submitted_by, reconciliation, requirement, findings)"
+            " VALUES (:i, :p, 'bank_custody', :b, 140000, 140000, 0, :b, :b, NULL, :l, :a, 2, 'json', 'x',"
+            " now(), :d, 'test', '{}', '{}', '[]') RETURNING id"
+        ),
+        {"i": iid, "p": period, "b": bank, "l": liability, "a": amends, "d": AS_OF},
+    ).scalar_one()
+    session.execute(
+        text(
+            "INSERT INTO escrow_statement_line (statement_id, seq, date, type, amount_fen, ref, package_code,"
+            " lessons, months) VALUES (:s, 1, :d1, 'receipt', 140000, 'R-1', 'K1', 20, 2),"
+            " (:s, 2, :d2, 'release', 140000, 'X-1', NULL, NULL, NULL)"
+        ),
+        {"s": sid, "d1": dt.date(2026, 10, 3), "d2": dt.date(2026, 10, 28)},
+    )
+    return int(sid)
