@@ -1,0 +1,193 @@
+"""Full runs as the nightly job does them: committed data, a pool of worker processes, the command line,
+and a re-evaluation racing a full run. These use a scratch database of their own, so that committed runs
+do not touch the data of other tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from supervision.compliance import queries
+from supervision.compliance import service as compliance
+from supervision.core.clock import FixedClock
+from supervision.db import make_engine, migrate
+from supervision.registry import demo
+from supervision.registry import queries as registry_queries
+from supervision.registry import service as registry
+from supervision.settings import ROOT
+from tests.compliance.helpers import AS_OF, expired
+from tests.conftest import example_document
+
+NOW = FixedClock.on(AS_OF).now()
+DEMO = 400
+
+
+@pytest.fixture(scope="module")
+def scratch(database_url: str) -> Iterator[tuple[str, Engine]]:
+    url = make_url(database_url)
+    name = f"{url.database}_compliance"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    scratch_url = url.set(database=name).render_as_string(hide_password=False)
+    migrate(scratch_url)
+    engine = make_engine(scratch_url)
+    docs = [registry.validate(d) for d in demo.generate(DEMO, 7)]
+    with Session(engine) as s:
+        registry.save_documents(s, docs, actor="test", now=NOW)
+        s.commit()
+    yield scratch_url, engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _open(engine: Engine) -> set[tuple[int, str, str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT institution_id, rule_id, subject, digest FROM finding WHERE status = 'open'")
+        )
+        return {tuple(r) for r in rows}  # type: ignore[misc]
+
+
+def test_range_documents_equal_the_registry_documents(scratch: tuple[str, Engine]) -> None:
+    _, engine = scratch
+    with Session(engine) as s:
+        extra = [example_document(licence=None, escrow=None), example_document(courses=[], teachers=[])]
+        extra.append(example_document(escrow={"mode": None, "bank": None, "account_last4": None}))
+        registry.save_documents(s, [registry.validate(d) for d in extra], actor="test", now=NOW)
+        ids = queries.institution_ids(s)
+        expected = registry_queries.documents_by_id(s, ids)
+        raw = s.connection().connection.driver_connection
+        got = {}
+        for lo, hi, _ in compliance.ev.ranges(ids, 97):
+            for iid, doc in raw.execute(queries.RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi}):
+                got[iid] = orjson.loads(doc)
+        s.rollback()
+    assert len(got) == len(ids) == DEMO + 3
+    assert got == expected
+
+
+def test_pool_and_in_process_runs_agree(scratch: tuple[str, Engine]) -> None:
+    _, engine = scratch
+    with Session(engine, expire_on_commit=False) as s:
+        here = compliance.run_full(s, AS_OF, "test", now=NOW, workers=0, batch_size=50)
+        in_process = _open_in(s)
+        s.rollback()
+    with Session(engine, expire_on_commit=False) as s:
+        pooled = compliance.run_full(s, AS_OF, "test", now=NOW, workers=2, batch_size=50)
+        s.commit()
+    assert pooled.counts["workers"] == 2 and here.counts["workers"] == 0
+    assert pooled.counts["by_rule"] == here.counts["by_rule"]
+    assert pooled.institutions == here.institutions == DEMO
+    assert _open(engine) == in_process
+    assert len(in_process) > DEMO // 10  # the demo registry carries every kind of problem
+
+
+def _open_in(s: Session) -> set[tuple[int, str, str, str]]:
+    rows = s.execute(
+        text("SELECT institution_id, rule_id, subject, digest FROM finding WHERE status = 'open'")
+    )
+    return {tuple(r) for r in rows}  # type: ignore[misc]
+
+
+def test_a_reevaluation_during_a_full_run_is_not_overwritten(scratch: tuple[str, Engine]) -> None:
+    """An institution fixed and re-evaluated while a full run is going keeps its fresher result: the run
+    read the old document, but it leaves that institution alone when it writes."""
+    _, engine = scratch
+    doc = expired()
+    with Session(engine) as s:
+        iid = registry.save_documents(s, [registry.validate(doc)], actor="test", now=NOW).ids[doc["uscc"]]
+        compliance.reevaluate_institution(s, iid, AS_OF, "test", now=NOW)
+        s.commit()
+    assert ("LIC-EXPIRED", "open") in _statuses(engine, iid)
+
+    fixed = False
+
+    def meanwhile(n: int) -> None:
+        nonlocal fixed
+        if fixed:
+            return
+        fixed = True  # after the first range: the run has read (and evaluated) every document already
+        doc["licence"]["valid_until"] = "2028-12-31"
+        with Session(engine) as other:
+            registry.save_documents(other, [registry.validate(doc)], actor="test", now=NOW)
+            compliance.reevaluate_institution(other, iid, AS_OF, "test:officer", now=NOW)
+            other.commit()
+
+    with Session(engine, expire_on_commit=False) as s:
+        run = compliance.run_full(s, AS_OF, "test", now=NOW, workers=0, batch_size=10_000, progress=meanwhile)
+        s.commit()
+    assert fixed
+    with engine.connect() as conn:
+        registered = conn.execute(text("SELECT count(*) FROM institution")).scalar_one()
+    assert run.institutions == registered - 1  # every institution but the one re-evaluated meanwhile
+    assert ("LIC-EXPIRED", "resolved") in _statuses(engine, iid)
+    assert ("LIC-EXPIRED", "open") not in _statuses(engine, iid)
+
+
+def _statuses(engine: Engine, iid: int) -> set[tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT rule_id, status FROM finding WHERE institution_id = :i"), {"i": iid})
+        return {(r.rule_id, r.status) for r in rows}
+
+
+def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SUPERVISION_DATABASE_URL": url, "SUPERVISION_TODAY": AS_OF.isoformat()}
+    return subprocess.run(
+        [sys.executable, "-m", "supervision.cli", "rules", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_run_and_dry_run(scratch: tuple[str, Engine], tmp_path: Path) -> None:
+    url, engine = scratch
+    with engine.connect() as conn:
+        runs_before = conn.execute(text("SELECT count(*) FROM rule_run")).scalar_one()
+    done = _cli(url, "run", "--as-of", "2026-12-01", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert "institutions" in done.stderr and "findings" in done.stderr
+    with engine.connect() as conn:
+        last = conn.execute(text("SELECT * FROM rule_run ORDER BY id DESC LIMIT 1")).one()
+        assert conn.execute(text("SELECT count(*) FROM rule_run")).scalar_one() == runs_before + 1
+    assert last.scope == "full" and last.as_of == dt.date(2026, 12, 1) and last.actor == "cli:rules-run"
+
+    candidate = tmp_path / "late.yaml"
+    candidate.write_text(
+        'level: "440106"\nparameters:\n  time.offline_latest_end:\n'
+        '    - {value: "19:00", effective_from: 2026-01-01, citation: 天河区候选规则（试算）}\n',
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.json"
+    before = _open(engine)
+    done = _cli(
+        url, "dry-run", "--parameters", str(candidate), "--as-of", "2026-12-01", "--json", str(report)
+    )
+    assert done.returncode == 0, done.stderr
+    data = orjson.loads(report.read_bytes())
+    late = next(r for r in data["rules"] if r["rule_id"] == "TIME-OFFLINE-LATE")
+    assert late["newly_fail"] > 0 and late["candidate"] == late["current"] + late["newly_fail"]
+    assert late["fail_examples"] and "19:00" in late["fail_examples"][0]["message_zh"]
+    assert [c["name"] for c in data["parameter_changes"]] == ["time.offline_latest_end"]
+    assert _open(engine) == before  # a dry run stores nothing
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('level: "440106"\nparameters:\n  time.offline_latest_ends: []\n', encoding="utf-8")
+    done = _cli(url, "dry-run", "--parameters", str(bad))
+    assert done.returncode == 2 and "time.offline_latest_ends" in done.stderr
