@@ -97,15 +97,18 @@ def lines(
 
 
 def transactions(
-    session: Session, institution_id: int, *, limit: int, offset: int
+    session: Session, institution_id: int, *, limit: int, offset: int, statement_id: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Ledger transactions, newest first, with their entries and the supervised cash after each."""
+    """Ledger transactions (of one statement, or all), newest first, with their entries and the supervised
+    cash after each."""
+    where = "t.institution_id = :i" + (" AND t.statement_id = :s" if statement_id is not None else "")
+    params: dict[str, Any] = {"i": institution_id, "s": statement_id}
     total = session.execute(
-        text("SELECT count(*) FROM escrow_transaction WHERE institution_id = :i"), {"i": institution_id}
+        text(f"SELECT count(*) FROM escrow_transaction t WHERE {where}"), params
     ).scalar_one()
     rows = session.execute(
         text(
-            """
+            f"""
 SELECT t.id, t.statement_id, s.period, t.kind, t.reverses_id, r.id AS reversed_by, t.posted_at, t.memo,
        (SELECT json_agg(json_build_object('account', a.kind, 'amount_fen', e.amount_fen) ORDER BY e.id)
           FROM escrow_entry e JOIN escrow_account a ON a.id = e.account_id WHERE e.transaction_id = t.id)
@@ -117,11 +120,11 @@ SELECT t.id, t.statement_id, s.period, t.kind, t.reverses_id, r.id AS reversed_b
   FROM escrow_transaction t
   JOIN escrow_statement s ON s.id = t.statement_id
   LEFT JOIN escrow_transaction r ON r.reverses_id = t.id
- WHERE t.institution_id = :i
+ WHERE {where}
  ORDER BY t.id DESC LIMIT :limit OFFSET :offset
 """
         ),
-        {"i": institution_id, "limit": limit, "offset": offset},
+        {**params, "limit": limit, "offset": offset},
     )
     return total, [dict(r._mapping) for r in rows]
 

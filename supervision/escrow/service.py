@@ -290,3 +290,53 @@ def requirement_now(
         "requirement": ctx.reserve_requirement(reconcile.statement_document(latest, ())) if latest else None,
         "next_statement": reconcile.next_due(ctx),
     }
+
+
+# ------------------------------------------------------------------------------------------------ reads
+
+
+def list_statements(
+    session: Session, institution_id: int, *, limit: int, offset: int, period: str | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """An institution's statements as the API shows them, newest period first."""
+    total, rows = queries.statements(session, institution_id, limit=limit, offset=offset, period=period)
+    return total, [_out(r) for r in rows]
+
+
+def statement_lines(
+    session: Session, institution_id: int, statement_id: int, *, limit: int, offset: int, type_: str | None
+) -> tuple[int, list[dict[str, Any]]]:
+    """A page of a statement's lines; another institution's statement is not found."""
+    if queries.own_statement(session, institution_id, statement_id) is None:
+        raise NotFound(f"you have no statement {statement_id}")
+    return queries.lines(session, statement_id, limit=limit, offset=offset, type_=type_)
+
+
+def statements_in_force(session: Session, institution_id: int) -> list[dict[str, Any]]:
+    return queries.heads(session, institution_id)
+
+
+def ledger_page(
+    session: Session, institution_id: int, *, limit: int, offset: int, statement_id: int | None = None
+) -> dict[str, Any]:
+    """The institution's accounts (stored beside recomputed balances) and a page of its transactions."""
+    total, rows = queries.transactions(
+        session, institution_id, limit=limit, offset=offset, statement_id=statement_id
+    )
+    return {"balances": ledger.balances(session, institution_id), "total": total, "transactions": rows}
+
+
+def balances(session: Session, institution_id: int) -> list[dict[str, Any]]:
+    return ledger.balances(session, institution_id)
+
+
+def open_findings(session: Session, institution_id: int) -> list[dict[str, Any]]:
+    return queries.open_findings(session, institution_id)
+
+
+def balance_series(session: Session, institution_id: int) -> list[dict[str, Any]]:
+    return queries.series(session, institution_id)
+
+
+def overview(session: Session, *, q: str | None, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    return queries.overview(session, q=q, limit=limit, offset=offset)

@@ -19,7 +19,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from supervision.core.errors import Invalid, Problem, TooLarge, Unauthorized
 from supervision.core.pagination import Page, PageParams
-from supervision.escrow import keys, ledger, queries, service, validation
+from supervision.escrow import keys, service, validation
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.schemas import KeyIssued, KeyOut, LineOut, StatementOut, StatementSummary
 from supervision.web.deps import ClockDep, DbSession, Staff, actor
@@ -252,10 +252,9 @@ def list_statements(
     paging: PageParams = Depends(),
 ) -> Page[dict[str, Any]]:
     """Your statements, newest period first (corrections and what they superseded)."""
-    total, rows = queries.statements(
+    total, items = service.list_statements(
         session, holder.institution_id, limit=paging.page_size, offset=paging.offset, period=period
     )
-    items = [StatementOut.model_validate(r).model_dump(mode="json") for r in rows]
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
@@ -272,9 +271,8 @@ def get_lines(
     type: Literal["receipt", "release", "refund"] | None = None,
     paging: PageParams = Depends(),
 ) -> Page[dict[str, Any]]:
-    service.view(session, holder.institution_id, statement_id)
-    total, rows = queries.lines(
-        session, statement_id, limit=paging.page_size, offset=paging.offset, type_=type
+    total, rows = service.statement_lines(
+        session, holder.institution_id, statement_id, limit=paging.page_size, offset=paging.offset, type_=type
     )
     return Page(items=rows, total=total, page=paging.page, page_size=paging.page_size)
 
@@ -306,14 +304,16 @@ def get_ledger(holder: Holder, session: DbSession, paging: PageParams = Depends(
 @router.get("/findings", responses=KEY_ERRORS)
 def get_findings(holder: Holder, session: DbSession) -> dict[str, Any]:
     """Your open findings (all rules) as stored by the bureau's rule runs."""
-    return {"findings": queries.open_findings(session, holder.institution_id)}
+    return {"findings": service.open_findings(session, holder.institution_id)}
 
 
 def _ledger(session: DbSession, institution_id: int, paging: PageParams) -> LedgerOut:
-    total, rows = queries.transactions(session, institution_id, limit=paging.page_size, offset=paging.offset)
+    page = service.ledger_page(session, institution_id, limit=paging.page_size, offset=paging.offset)
     return LedgerOut(
-        balances=ledger.balances(session, institution_id),
-        transactions=Page(items=rows, total=total, page=paging.page, page_size=paging.page_size),
+        balances=page["balances"],
+        transactions=Page(
+            items=page["transactions"], total=page["total"], page=paging.page, page_size=paging.page_size
+        ),
     )
 
 
@@ -327,8 +327,7 @@ def staff_statements(
     uscc: str, user: Staff, session: DbSession, paging: PageParams = Depends()
 ) -> Page[dict[str, Any]]:
     inst = service.institution_for_staff(session, uscc)
-    total, rows = queries.statements(session, inst["id"], limit=paging.page_size, offset=paging.offset)
-    items = [StatementOut.model_validate(r).model_dump(mode="json") for r in rows]
+    total, items = service.list_statements(session, inst["id"], limit=paging.page_size, offset=paging.offset)
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 

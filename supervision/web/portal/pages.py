@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.core.errors import Conflict, Forbidden, Invalid, Unauthorized
-from supervision.escrow import keys, ledger, queries, service, validation
+from supervision.escrow import keys, service, validation
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.ledger import ACCOUNT_NAMES
 from supervision.escrow.schemas import SUMMARY_FIELDS
@@ -100,7 +100,7 @@ def _statements_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    total, items = queries.statements(
+    total, items = service.list_statements(
         session, holder.institution_id, limit=STATEMENTS_PER_PAGE, offset=(page - 1) * STATEMENTS_PER_PAGE
     )
     now = service.requirement_now(
@@ -109,7 +109,7 @@ def _statements_page(
         as_of=clock.today(),
         jurisdiction=request.app.state.settings.jurisdiction,
     )
-    heads = queries.heads(session, holder.institution_id)
+    heads = service.statements_in_force(session, holder.institution_id)
     return render(
         request,
         "portal/statements.html",
@@ -203,8 +203,13 @@ def statement(
     holder = visitor[0]
     type = type or None
     view = service.view(session, holder.institution_id, statement_id)
-    total, lines = queries.lines(
-        session, statement_id, limit=LINES_PER_PAGE, offset=(page - 1) * LINES_PER_PAGE, type_=type
+    total, lines = service.statement_lines(
+        session,
+        holder.institution_id,
+        statement_id,
+        limit=LINES_PER_PAGE,
+        offset=(page - 1) * LINES_PER_PAGE,
+        type_=type,
     )
     return render(
         request,
@@ -227,7 +232,7 @@ def findings(request: Request, session: DbSession, clock: ClockDep, visitor: Vis
     if visitor is None:
         return _to_sign_in()
     holder = visitor[0]
-    heads = queries.heads(session, holder.institution_id)
+    heads = service.statements_in_force(session, holder.institution_id)
     latest = service.view(session, holder.institution_id, heads[-1]["id"]) if heads else None
     return render(
         request,
@@ -235,7 +240,7 @@ def findings(request: Request, session: DbSession, clock: ClockDep, visitor: Vis
         {
             "holder": holder,
             "csrf": visitor[1],
-            "stored": queries.open_findings(session, holder.institution_id),
+            "stored": service.open_findings(session, holder.institution_id),
             "latest": latest,
             "now": service.requirement_now(
                 session,
@@ -243,7 +248,7 @@ def findings(request: Request, session: DbSession, clock: ClockDep, visitor: Vis
                 as_of=clock.today(),
                 jurisdiction=request.app.state.settings.jurisdiction,
             ),
-            "balances": ledger.balances(session, holder.institution_id),
+            "balances": service.balances(session, holder.institution_id),
             "account_names": ACCOUNT_NAMES,
         },
     )

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.accounts.models import StaffUser
 from supervision.core.errors import Unauthorized
-from supervision.escrow import keys, ledger, queries, service
+from supervision.escrow import keys, service
 from supervision.web.deps import ClockDep, DbSession, actor, current_staff
 from supervision.web.templating import render
 
@@ -42,7 +42,7 @@ def overview(
     user = _user(request, session, clock)
     if user is None:
         return _login()
-    total, items = queries.overview(session, q=q, limit=PAGE, offset=(page - 1) * PAGE)
+    total, items = service.overview(session, q=q, limit=PAGE, offset=(page - 1) * PAGE)
     return render(
         request,
         "staff/escrow.html",
@@ -71,9 +71,9 @@ def _institution_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     inst = service.institution_for_staff(session, uscc)
-    _, statements = queries.statements(session, inst["id"], limit=500, offset=0)
-    series = queries.series(session, inst["id"])
-    txn_total, transactions = queries.transactions(session, inst["id"], limit=PAGE, offset=(page - 1) * PAGE)
+    _, statements = service.list_statements(session, inst["id"], limit=500, offset=0)
+    series = service.balance_series(session, inst["id"])
+    ledger = service.ledger_page(session, inst["id"], limit=PAGE, offset=(page - 1) * PAGE)
     return render(
         request,
         "staff/escrow_institution.html",
@@ -83,9 +83,9 @@ def _institution_page(
             "statements": statements,
             "chart": chart(series),
             "series": series,
-            "balances": ledger.balances(session, inst["id"]),
-            "transactions": transactions,
-            "txn_total": txn_total,
+            "balances": ledger["balances"],
+            "transactions": ledger["transactions"],
+            "txn_total": ledger["total"],
             "page": page,
             "page_size": PAGE,
             "keys": [(k, keys.key_status(k, clock.now())) for k, _ in keys.list_keys(session, uscc)],
@@ -112,8 +112,10 @@ def statement(
         return _login()
     inst = service.institution_for_staff(session, uscc)
     view = service.view(session, inst["id"], statement_id)
-    total, lines = queries.lines(session, statement_id, limit=LINES_PAGE, offset=(page - 1) * LINES_PAGE)
-    _, txns = queries.transactions(session, inst["id"], limit=1000, offset=0)
+    total, lines = service.statement_lines(
+        session, inst["id"], statement_id, limit=LINES_PAGE, offset=(page - 1) * LINES_PAGE, type_=None
+    )
+    ledger = service.ledger_page(session, inst["id"], limit=1000, offset=0, statement_id=statement_id)
     return render(
         request,
         "staff/escrow_statement.html",
@@ -125,7 +127,7 @@ def statement(
             "lines_total": total,
             "page": page,
             "page_size": LINES_PAGE,
-            "transactions": [t for t in txns if t["statement_id"] == statement_id],
+            "transactions": ledger["transactions"],
         },
     )
 
