@@ -149,9 +149,6 @@ def upgrade() -> None:
         sa.Column("previous_reason", sa.Text(), nullable=True),
         sa.Column("why", postgresql.ARRAY(sa.Text()), nullable=False),
         sa.CheckConstraint("change IN ('entered','left','changed')", name=op.f("ck_list_change_change")),
-        sa.ForeignKeyConstraint(
-            ["edition_id"], ["list_edition.id"], name=op.f("fk_list_change_edition_id_list_edition")
-        ),
         sa.PrimaryKeyConstraint("edition_id", "uscc", name=op.f("pk_list_change")),
     )
     op.create_table(
@@ -165,9 +162,6 @@ def upgrade() -> None:
         sa.Column("categories", postgresql.ARRAY(sa.Text()), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("since", sa.Date(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["edition_id"], ["list_edition.id"], name=op.f("fk_list_entry_edition_id_list_edition")
-        ),
         sa.PrimaryKeyConstraint("edition_id", "uscc", name=op.f("pk_list_entry")),
     )
     op.create_index(op.f("ix_list_entry_uscc"), "list_entry", ["uscc"], unique=False)

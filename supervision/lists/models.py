@@ -16,7 +16,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    ForeignKey,
     Integer,
     LargeBinary,
     PrimaryKeyConstraint,
@@ -72,7 +71,9 @@ class ListEntry(SQLModel, table=True):
     __tablename__ = "list_entry"
     __table_args__ = (PrimaryKeyConstraint("edition_id", "uscc"),)
 
-    edition_id: int = Field(sa_column=Column(BigInteger, ForeignKey("list_edition.id"), nullable=False))
+    edition_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """The edition (``list_edition.id``). No foreign key: entries are written only by the publication, in
+    the transaction that claims the edition, and a per-row key check would cost seconds on 500k entries."""
     uscc: str = Field(sa_column=Column(Text, nullable=False, index=True))
     name: str = Field(sa_column=Column(Text, nullable=False))
     licence_number: str | None = Field(default=None, sa_column=Column(Text))
@@ -92,7 +93,8 @@ class ListChange(SQLModel, table=True):
         CheckConstraint("change IN ('entered','left','changed')", name="change"),
     )
 
-    edition_id: int = Field(sa_column=Column(BigInteger, ForeignKey("list_edition.id"), nullable=False))
+    edition_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """The edition (``list_edition.id``); written with it, like the entries."""
     uscc: str = Field(sa_column=Column(Text, nullable=False))
     change: str = Field(sa_column=Column(Text, nullable=False))
     name: str = Field(sa_column=Column(Text, nullable=False))

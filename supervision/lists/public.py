@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import text
+import orjson
+from sqlalchemy import Engine
 from sqlmodel import Session
 
-from supervision.cases import queries as decisions
+from supervision.core.errors import NotFound
 from supervision.core.pagination import PageParams
 from supervision.lists import catalogue, queries
 from supervision.lists import service as lists
+from supervision.lists.readpool import pool_for
 from supervision.registry import public as public_registry
 from supervision.registry import queries as registry_queries
 
@@ -24,20 +26,6 @@ LIST_FILTER = (
     "EXISTS (SELECT 1 FROM list_entry e WHERE e.uscc = i.uscc AND e.edition_id ="
     " (SELECT id FROM list_edition WHERE kind = :list_kind AND status = 'published'"
     " ORDER BY seq DESC LIMIT 1))"
-)
-
-DECISION_PUBLIC_FIELDS = (
-    "reference",
-    "kind",
-    "basis",
-    "summary",
-    "decided_on",
-    "effective_from",
-    "deadline",
-    "until",
-    "lifts",
-    "lifted_by",
-    "lifted_on",
 )
 
 
@@ -109,24 +97,6 @@ def _history_periods(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(periods, key=lambda p: p["to"], reverse=True)
 
 
-def _status_rows(session: Session, uscc: str) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            """
-            WITH latest AS (
-              SELECT DISTINCT ON (kind) id FROM list_edition WHERE status = 'published'
-              ORDER BY kind, seq DESC
-            )
-            SELECT ed.kind, ed.seq, ed.as_of, e.reason, e.since, ed.id IN (SELECT id FROM latest) AS current
-            FROM list_entry e JOIN list_edition ed ON ed.id = e.edition_id
-            WHERE e.uscc = :u AND ed.status = 'published'
-            """
-        ),
-        {"u": uscc},
-    )
-    return [dict(r._mapping) for r in rows]
-
-
 def explain(
     reason: str | None, decision_rows: list[dict[str, Any]], rules: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -157,14 +127,80 @@ def explain(
     return grounds
 
 
-def institution(session: Session, uscc: str, *, today: dt.date, jurisdiction: str) -> dict[str, Any]:
-    """The public record with its list status explained, its public decisions and its list history."""
-    record = public_registry.record(session, uscc)
-    rows = _status_rows(session, uscc)
+def grids(session: Session) -> list[str]:
+    """The grids (街道) for the filters."""
+    return registry_queries.grids(session)
+
+
+# ------------------------------------------------------------------------------------------ one-query lookup
+
+RECORD_SQL = """
+WITH i AS (SELECT * FROM institution WHERE uscc = %(u)s),
+latest AS (
+  SELECT DISTINCT ON (kind) id FROM list_edition WHERE status = 'published' ORDER BY kind, seq DESC
+)
+SELECT json_build_object(
+  'doc', (SELECT json_build_object(
+      'uscc', i.uscc, 'name', i.name, 'nature', i.nature, 'status', i.status, 'district', i.district,
+      'grid', i.grid, 'address', i.address,
+      'licence', (SELECT json_build_object('number', l.number, 'first_approved_on', l.first_approved_on,
+            'issued_on', l.issued_on, 'valid_until', l.valid_until, 'status', l.status,
+            'scope', json_build_object('categories', l.scope_categories, 'stages', l.scope_stages,
+                                       'modes', l.scope_modes))
+          FROM licence l WHERE l.institution_id = i.id),
+      'escrow', json_build_object('supervised', i.has_escrow AND i.escrow_mode IS NOT NULL,
+                                  'mode', CASE WHEN i.has_escrow THEN i.escrow_mode END,
+                                  'bank', CASE WHEN i.has_escrow THEN i.escrow_bank END),
+      'premises', coalesce((SELECT json_agg(json_build_object('address', p.address) ORDER BY p.id)
+          FROM premises p WHERE p.institution_id = i.id), '[]'),
+      'courses', coalesce((SELECT json_agg(json_build_object('title', c.title, 'category', c.category,
+            'subject', c.subject, 'stages', c.stages, 'mode', c.mode, 'class_size_max', c.class_size_max,
+            'lesson_minutes', c.lesson_minutes, 'price_per_lesson_fen', c.price_per_lesson_fen) ORDER BY c.id)
+          FROM course c WHERE c.institution_id = i.id), '[]')) FROM i),
+  'history', coalesce((SELECT json_agg(json_build_object('kind', ed.kind, 'seq', ed.seq, 'as_of', ed.as_of,
+        'reason', e.reason, 'since', e.since, 'current', ed.id IN (SELECT id FROM latest)))
+      FROM list_entry e JOIN list_edition ed ON ed.id = e.edition_id
+      WHERE e.uscc = %(u)s AND ed.status = 'published'), '[]'),
+  'decisions', coalesce((SELECT json_agg(json_build_object('reference', d.reference, 'kind', d.kind,
+        'basis', d.basis, 'summary', d.summary, 'decided_on', d.decided_on,
+        'effective_from', d.effective_from, 'deadline', d.deadline, 'until', d.until,
+        'lifts', p.reference, 'lifted_by', l.reference, 'lifted_on', l.effective_from)
+        ORDER BY d.effective_from DESC, d.id DESC)
+      FROM decision d LEFT JOIN decision p ON p.id = d.lifts_id LEFT JOIN decision l ON l.lifts_id = d.id
+      WHERE d.uscc = %(u)s), '[]'),
+  'white', (SELECT json_build_object('registered', true, 'status', i.status, 'escrow_mode', i.escrow_mode,
+        'licence_status', l.status, 'issued_on', l.issued_on, 'valid_until', l.valid_until,
+        'out_of_scope', EXISTS (SELECT 1 FROM course c WHERE c.institution_id = i.id
+            AND NOT (c.category = ANY(l.scope_categories) AND c.stages <@ l.scope_stages
+                     AND c.mode = ANY(l.scope_modes))),
+        'critical', ARRAY(SELECT DISTINCT f.rule_id FROM finding f WHERE f.institution_id = i.id
+            AND f.status = 'open' AND f.severity = 'critical' ORDER BY 1))
+      FROM i LEFT JOIN licence l ON l.institution_id = i.id)
+)::text
+"""
+
+_DATE_FIELDS = ("as_of", "since", "decided_on", "effective_from", "deadline", "until", "lifted_on")
+
+
+def _dates(row: dict[str, Any]) -> dict[str, Any]:
+    for k in _DATE_FIELDS:
+        v = row.get(k)
+        if isinstance(v, str):
+            row[k] = dt.date.fromisoformat(v)
+    return row
+
+
+async def institution(engine: Engine, uscc: str, *, today: dt.date, jurisdiction: str) -> dict[str, Any]:
+    """The public record with its list status explained (the grounds: rules in plain words with their legal
+    basis, and the decision), its public decisions, its list history, and, when it is not on the white list,
+    which white-list conditions it does not meet. One statement, read through :mod:`readpool`."""
+    raw = await pool_for(engine).value(RECORD_SQL, {"u": uscc})
+    data = orjson.loads(raw)
+    if data["doc"] is None:
+        raise NotFound(f"no institution with credit code {uscc}")
+    rows = [_dates(r) for r in data["history"]]
+    decision_rows = [_dates(d) for d in data["decisions"]]
     current = next((r for r in rows if r["current"]), None)
-    decision_rows = [
-        {k: d[k] for k in DECISION_PUBLIC_FIELDS} for d in decisions.for_institution(session, uscc)
-    ]
     rules = catalogue.by_id(jurisdiction, today)
     status: dict[str, Any] | None = None
     if current is not None:
@@ -178,9 +214,13 @@ def institution(session: Session, uscc: str, *, today: dt.date, jurisdiction: st
         }
     not_white: list[str] = []
     if current is None or current["kind"] != "white":
-        not_white = lists.not_white_reasons(session, [uscc], today).get(uscc, [])
+        checks = _dates(data["white"])
+        for k in ("issued_on", "valid_until"):
+            if isinstance(checks.get(k), str):
+                checks[k] = dt.date.fromisoformat(checks[k])
+        not_white = lists.white_failures(checks, today)
     return {
-        **record,
+        **data["doc"],
         "list": status,
         "not_white": not_white,
         "decisions": decision_rows,
@@ -188,14 +228,9 @@ def institution(session: Session, uscc: str, *, today: dt.date, jurisdiction: st
     }
 
 
-def grids(session: Session) -> list[str]:
-    """The grids (街道) for the filters."""
-    return registry_queries.grids(session)
-
-
-def institution_json(session: Session, uscc: str, *, today: dt.date, jurisdiction: str) -> dict[str, Any]:
-    """:func:`institution` with each ground's rules reduced to their ID, titles and legal basis."""
-    out = institution(session, uscc, today=today, jurisdiction=jurisdiction)
+async def institution_json(engine: Engine, uscc: str, *, today: dt.date, jurisdiction: str) -> dict[str, Any]:
+    """:func:`institution` with each ground's rules reduced to their ID, titles, severity and legal basis."""
+    out = await institution(engine, uscc, today=today, jurisdiction=jurisdiction)
     if out["list"]:
         for g in out["list"]["grounds"]:
             g["rules"] = [

@@ -16,14 +16,15 @@ from sqlmodel import Session
 
 DERIVE_SQL = """
 CREATE TEMP TABLE derived_list ON COMMIT DROP AS
-WITH active AS (
+WITH active AS MATERIALIZED (
   SELECT d.id, d.uscc, d.kind, d.reference, d.basis, d.effective_from, d.institution_name
   FROM decision d
   WHERE d.kind IN ('blacklist', 'rectification_order', 'suspend_licence')
     AND d.effective_from <= :as_of AND (d.until IS NULL OR d.until >= :as_of)
-    AND NOT EXISTS (SELECT 1 FROM decision l WHERE l.lifts_id = d.id AND l.effective_from <= :as_of)
+    AND d.id NOT IN (SELECT l.lifts_id FROM decision l
+                     WHERE l.lifts_id IS NOT NULL AND l.effective_from <= :as_of)
 ),
-grounds AS (
+grounds AS MATERIALIZED (
   SELECT a.uscc, CASE WHEN a.kind = 'blacklist' THEN 'black' ELSE 'warning' END AS list,
          array_to_string(a.basis, ',') || ' ' || a.reference AS reason, a.effective_from, a.id,
          a.institution_name
@@ -31,10 +32,9 @@ grounds AS (
   UNION ALL
   SELECT i.uscc, 'warning', 'LIC-INACTIVE', NULL, NULL, i.name
   FROM institution i JOIN licence l ON l.institution_id = i.id
-  WHERE l.status = 'suspended'
-    AND NOT EXISTS (SELECT 1 FROM active a WHERE a.uscc = i.uscc AND a.kind = 'suspend_licence')
+  WHERE l.status = 'suspended' AND i.uscc NOT IN (SELECT uscc FROM active WHERE kind = 'suspend_licence')
 ),
-listed AS (
+listed AS MATERIALIZED (
   SELECT DISTINCT ON (uscc) uscc, list FROM grounds ORDER BY uscc, list
 ),
 reasons AS (
@@ -43,38 +43,34 @@ reasons AS (
          min(g.effective_from) AS since, min(g.institution_name) AS dname
   FROM grounds g JOIN listed x ON x.uscc = g.uscc AND x.list = g.list
   GROUP BY g.uscc, g.list
-),
-white AS (
-  SELECT i.uscc FROM institution i JOIN licence l ON l.institution_id = i.id
-  WHERE i.status = 'operating' AND l.status = 'valid' AND l.issued_on <= :as_of AND l.valid_until >= :as_of
-    AND i.escrow_mode IS NOT NULL
-    AND NOT EXISTS (
-      SELECT 1 FROM course c WHERE c.institution_id = i.id
-        AND NOT (c.category = ANY(l.scope_categories) AND c.stages <@ l.scope_stages
-                 AND c.mode = ANY(l.scope_modes)))
-    AND NOT EXISTS (
-      SELECT 1 FROM finding f WHERE f.institution_id = i.id AND f.status = 'open' AND f.severity = 'critical')
-    AND NOT EXISTS (SELECT 1 FROM listed x WHERE x.uscc = i.uscc)
-),
-classified AS (
-  SELECT uscc, list, reason, since, dname FROM reasons
-  UNION ALL
-  SELECT uscc, 'white', NULL, NULL, NULL FROM white
 )
-SELECT c.uscc, c.list AS kind, coalesce(i.name, c.dname) AS name, l.number AS licence_number,
+SELECT r.uscc, r.list AS kind, coalesce(i.name, r.dname) AS name, l.number AS licence_number,
        coalesce(i.address, '') AS address, coalesce(i.grid, '') AS grid,
-       coalesce(i.categories, '{}'::text[]) AS categories, c.reason, c.since
-FROM classified c
-LEFT JOIN institution i ON i.uscc = c.uscc
+       coalesce(i.categories, '{}'::text[]) AS categories, r.reason, r.since
+FROM reasons r
+LEFT JOIN institution i ON i.uscc = r.uscc
 LEFT JOIN licence l ON l.institution_id = i.id
+UNION ALL
+SELECT i.uscc, 'white', i.name, l.number, i.address, i.grid, i.categories, NULL, NULL
+FROM institution i JOIN licence l ON l.institution_id = i.id
+WHERE i.status = 'operating' AND l.status = 'valid' AND l.issued_on <= :as_of AND l.valid_until >= :as_of
+  AND i.escrow_mode IS NOT NULL
+  AND i.id NOT IN (
+    SELECT c.institution_id FROM course c JOIN licence cl ON cl.institution_id = c.institution_id
+    WHERE NOT (c.category = ANY(cl.scope_categories) AND c.stages <@ cl.scope_stages
+               AND c.mode = ANY(cl.scope_modes)))
+  AND i.id NOT IN (SELECT f.institution_id FROM finding f WHERE f.status = 'open' AND f.severity = 'critical')
+  AND i.uscc NOT IN (SELECT uscc FROM listed)
 """
 
 
 def derive(session: Session, as_of: dt.date) -> dict[str, int]:
     """Fill ``derived_list`` for ``as_of`` (dropped at commit); returns the count per kind."""
     session.execute(text("DROP TABLE IF EXISTS pg_temp.derived_list"))
+    # The anti-joins are NOT IN over small sets (listed, out of scope, critical findings): hashed in memory
+    # whatever the row estimates, given room.
+    session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(text(DERIVE_SQL), {"as_of": as_of})
-    session.execute(text("CREATE INDEX ON derived_list (kind, uscc)"))
     session.execute(text("ANALYZE derived_list"))
     rows = session.execute(text("SELECT kind, count(*) AS n FROM derived_list GROUP BY kind"))
     counts = {"white": 0, "warning": 0, "black": 0}

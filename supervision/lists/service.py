@@ -18,7 +18,9 @@ attempt starts afresh. A published edition can no longer change (a database trig
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,13 +38,49 @@ ORDER = ("black", "warning", "white")
 _LOCK_CLASS = 72_406
 
 
-def canonical_bytes(obj: dict[str, Any]) -> bytes:
+def canonical_bytes(obj: dict[str, Any] | list[Any]) -> bytes:
     """The canonical form of formats.md: keys sorted, no whitespace, non-ASCII as-is, UTF-8."""
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def canonical_stream(header: dict[str, Any], batches: Iterable[list[dict[str, Any]]]) -> tuple[bytes, int]:
+    """The canonical form of ``header`` with ``"entries"`` set to the concatenated batches, built batch by
+    batch; byte-identical to ``canonical_bytes({**header, "entries": [...]})``. Returns (bytes, count)."""
+    head, tail = canonical_bytes({**header, "entries": []}).split(b'"entries":[]', 1)
+    out = bytearray(head)
+    out += b'"entries":['
+    count = 0
+    for batch in batches:
+        if not batch:
+            continue
+        if count:
+            out += b","
+        out += canonical_bytes(batch)[1:-1]
+        count += len(batch)
+    out += b"]"
+    out += tail
+    return bytes(out), count
+
+
+def _entry_batches(cur: Any, size: int = 50_000) -> Iterator[list[dict[str, Any]]]:
+    while rows := cur.fetchmany(size):
+        yield [
+            {
+                "uscc": u,
+                "name": n,
+                "licence_number": ln,
+                "address": a,
+                "grid": g,
+                "categories": c,
+                "reason": r,
+                "since": s,
+            }
+            for (u, n, ln, a, g, c, r, s) in rows
+        ]
 
 
 def served_json(canonical: bytes, sha256: str) -> bytes:
@@ -175,39 +213,32 @@ def _publish_kind(
     t = time.perf_counter()
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cur:
-        cur.execute(
-            "SELECT uscc, name, licence_number, address, grid, categories, reason, since::text"
-            ' FROM list_entry WHERE edition_id = %s ORDER BY uscc COLLATE "C"',
-            (edition_id,),
-        )
-        rows = cur.fetchall()
-    entries = [
-        {
-            "uscc": u,
-            "name": n,
-            "licence_number": ln,
-            "address": a,
-            "grid": g,
-            "categories": c,
-            "reason": r,
-            "since": s,
-        }
-        for (u, n, ln, a, g, c, r, s) in rows
-    ]
-    del rows
     seq = (prev["seq"] + 1) if prev else 1
     prev_sha = prev["sha256"] if prev else None
-    doc = {
+    header = {
         "kind": kind,
         "seq": seq,
         "as_of": as_of.isoformat(),
         "published_at": published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "jurisdiction": jurisdiction,
         "prev_sha256": prev_sha,
-        "entries": entries,
     }
-    data = canonical_bytes(doc)
+    # The entries stream from a server-side cursor in batches: memory stays at the output plus one batch, and
+    # the cyclic collector is kept from rescanning half a million fresh objects while they are built.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with raw.cursor(name=f"edition_{edition_id}", binary=True) as cur:
+            cur.execute(
+                "SELECT uscc, name, licence_number, address, grid, categories, reason,"
+                " to_char(since, 'YYYY-MM-DD') FROM list_entry WHERE edition_id = %s"
+                ' ORDER BY uscc COLLATE "C"',
+                (edition_id,),
+            )
+            data, count = canonical_stream(header, _entry_batches(cur))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     sha = sha256_hex(data)
     out.seconds["serialise"] = round(time.perf_counter() - t, 3)
 
@@ -216,31 +247,19 @@ def _publish_kind(
     if prev is not None:
         entered, left, changed = _record_changes(session, kind, edition_id, prev, prev_ids, as_of)
     else:
-        entered = len(entries)
+        entered = count
     out.seconds["differences"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
-    session.execute(
-        text(
-            "UPDATE list_edition SET status = 'published', seq = :seq, published_at = :pa,"
-            " prev_sha256 = :prev, sha256 = :sha, canonical = :data, entry_count = :n,"
-            " entered_count = :en, left_count = :lf, changed_count = :ch WHERE id = :id"
-        ),
-        {
-            "seq": seq,
-            "pa": published_at,
-            "prev": prev_sha,
-            "sha": sha,
-            "data": data,
-            "n": len(entries),
-            "en": entered,
-            "lf": left,
-            "ch": changed,
-            "id": edition_id,
-        },
-    )
+    with raw.cursor() as cur:  # the canonical bytes go as a binary parameter (not hex text, twice the size)
+        cur.execute(
+            "UPDATE list_edition SET status = 'published', seq = %s, published_at = %s, prev_sha256 = %s,"
+            " sha256 = %s, canonical = %b, entry_count = %s, entered_count = %s, left_count = %s,"
+            " changed_count = %s WHERE id = %s",
+            (seq, published_at, prev_sha, sha, data, count, entered, left, changed, edition_id),
+        )
     out.seq, out.sha256, out.prev_sha256 = seq, sha, prev_sha
-    out.entries, out.entered, out.left, out.changed = len(entries), entered, left, changed
+    out.entries, out.entered, out.left, out.changed = count, entered, left, changed
     audit.record(
         session,
         at=now,
@@ -253,10 +272,10 @@ def _publish_kind(
             "kind": kind,
             "seq": seq,
             "as_of": as_of.isoformat(),
-            "published_at": doc["published_at"],
+            "published_at": published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "sha256": sha,
             "prev_sha256": prev_sha,
-            "entries": len(entries),
+            "entries": count,
             "entered": entered,
             "left": left,
             "changed": changed,
@@ -273,52 +292,53 @@ def _record_changes(
     prev_ids: dict[str, int],
     as_of: dt.date,
 ) -> tuple[int, int, int]:
-    """Store who entered, left or changed reason since ``prev``; returns the three counts."""
-    others = [i for k, i in prev_ids.items() if k != kind]
-    res = session.execute(
+    """Store who entered, left or changed reason since ``prev``; returns the three counts.
+
+    One merge of the two editions' entries (both in credit-code order in their primary key) finds the
+    differences; the causes are then looked up for those few, and everything is copied in at once.
+    """
+    rows = session.execute(
         text(
             """
-            INSERT INTO list_change (edition_id, uscc, change, name, reason, previous_reason, why)
-            SELECT :e, n.uscc, 'entered', n.name, n.reason, NULL,
-                   ARRAY(SELECT 'from:' || ed.kind FROM list_entry o
-                         JOIN list_edition ed ON ed.id = o.edition_id
-                         WHERE o.edition_id = ANY(CAST(:others AS bigint[])) AND o.uscc = n.uscc
-                         ORDER BY 1)
-            FROM list_entry n
-            WHERE n.edition_id = :e
-              AND NOT EXISTS (SELECT 1 FROM list_entry p WHERE p.edition_id = :p AND p.uscc = n.uscc)
-            UNION ALL
-            SELECT :e, n.uscc, 'changed', n.name, n.reason, p.reason, '{}'::text[]
-            FROM list_entry n JOIN list_entry p ON p.edition_id = :p AND p.uscc = n.uscc
-            WHERE n.edition_id = :e AND n.reason IS DISTINCT FROM p.reason
-            RETURNING change
+            SELECT coalesce(n.uscc, p.uscc) AS uscc,
+                   CASE WHEN p.uscc IS NULL THEN 'entered' WHEN n.uscc IS NULL THEN 'left' ELSE 'changed' END
+                     AS change,
+                   coalesce(n.name, p.name) AS name, n.reason, p.reason AS previous_reason
+            FROM (SELECT uscc, name, reason FROM list_entry WHERE edition_id = :e) n
+            FULL JOIN (SELECT uscc, name, reason FROM list_entry WHERE edition_id = :p) p ON p.uscc = n.uscc
+            WHERE n.uscc IS NULL OR p.uscc IS NULL OR n.reason IS DISTINCT FROM p.reason
             """
         ),
-        {"e": edition_id, "p": prev["id"], "others": others},
-    ).scalars()
-    counts = {"entered": 0, "changed": 0}
-    for c in res:
-        counts[c] += 1
-    gone = session.execute(
-        text(
-            "SELECT p.uscc, p.name, p.reason FROM list_entry p WHERE p.edition_id = :p"
-            " AND NOT EXISTS (SELECT 1 FROM list_entry n WHERE n.edition_id = :e AND n.uscc = p.uscc)"
-        ),
-        {"p": prev["id"], "e": edition_id},
+        {"e": edition_id, "p": prev["id"]},
     ).all()
-    if gone:
-        why = why_left(session, kind, [(g.uscc, g.reason) for g in gone], as_of)
-        raw = session.connection().connection.driver_connection
-        assert raw is not None
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                "COPY list_change (edition_id, uscc, change, name, reason, previous_reason, why) FROM STDIN"
-            ) as cp,
+    if not rows:
+        return 0, 0, 0
+    entered = [r.uscc for r in rows if r.change == "entered"]
+    gone = [(r.uscc, r.previous_reason) for r in rows if r.change == "left"]
+    came_from: dict[str, list[str]] = {}
+    others = [i for k, i in prev_ids.items() if k != kind]
+    if entered and others:
+        for r in session.execute(
+            text(
+                "SELECT e.uscc, ed.kind FROM list_entry e JOIN list_edition ed ON ed.id = e.edition_id"
+                " WHERE e.edition_id = ANY(:o) AND e.uscc = ANY(:u) ORDER BY ed.kind"
+            ),
+            {"o": others, "u": entered},
         ):
-            for g in gone:
-                cp.write_row((edition_id, g.uscc, "left", g.name, None, g.reason, why.get(g.uscc, [])))
-    return counts["entered"], len(gone), counts["changed"]
+            came_from.setdefault(r.uscc, []).append(f"from:{r.kind}")
+    why = why_left(session, kind, gone, as_of) if gone else {}
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY list_change (edition_id, uscc, change, name, reason, previous_reason, why) FROM STDIN"
+        ) as cp,
+    ):
+        for r in rows:
+            causes = why.get(r.uscc, []) if r.change == "left" else came_from.get(r.uscc, [])
+            cp.write_row((edition_id, r.uscc, r.change, r.name, r.reason, r.previous_reason, causes))
+    return len(entered), len(gone), len(rows) - len(entered) - len(gone)
 
 
 def why_left(
@@ -376,30 +396,31 @@ def not_white_reasons(session: Session, usccs: list[str], as_of: dt.date) -> dic
     """Which white-list conditions each institution fails on ``as_of`` (black and warning not included)."""
     if not usccs:
         return {}
-    out: dict[str, list[str]] = {}
-    for u, c in queries.white_checks(session, usccs, as_of).items():
-        reasons: list[str] = []
-        if not c["registered"]:
-            out[u] = ["deregistered"]
-            continue
-        if c["status"] != "operating":
-            reasons.append(f"not_operating:{c['status']}")
-        if c["licence_status"] is None:
-            reasons.append("no_licence")
-        else:
-            if c["licence_status"] != "valid":
-                reasons.append(f"licence:{c['licence_status']}")
-            if c["valid_until"] < as_of:
-                reasons.append("licence_expired")
-            if c["issued_on"] > as_of:
-                reasons.append("licence_not_yet_issued")
-            if c["out_of_scope"]:
-                reasons.append("out_of_scope")
-        if c["escrow_mode"] is None:
-            reasons.append("no_escrow")
-        reasons.extend(f"critical:{r}" for r in c["critical"])
-        out[u] = reasons
-    return out
+    return {u: white_failures(c, as_of) for u, c in queries.white_checks(session, usccs, as_of).items()}
+
+
+def white_failures(c: dict[str, Any], as_of: dt.date) -> list[str]:
+    """The white-list conditions failed, from the facts :func:`queries.white_checks` reads."""
+    if not c["registered"]:
+        return ["deregistered"]
+    reasons: list[str] = []
+    if c["status"] != "operating":
+        reasons.append(f"not_operating:{c['status']}")
+    if c["licence_status"] is None:
+        reasons.append("no_licence")
+    else:
+        if c["licence_status"] != "valid":
+            reasons.append(f"licence:{c['licence_status']}")
+        if c["valid_until"] < as_of:
+            reasons.append("licence_expired")
+        if c["issued_on"] > as_of:
+            reasons.append("licence_not_yet_issued")
+        if c["out_of_scope"]:
+            reasons.append("out_of_scope")
+    if c["escrow_mode"] is None:
+        reasons.append("no_escrow")
+    reasons.extend(f"critical:{r}" for r in c["critical"])
+    return reasons
 
 
 def preview(session: Session, as_of: dt.date) -> dict[str, int]:

@@ -8,7 +8,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supervision.lists.service import canonical_bytes, served_json, sha256_hex
+from supervision.lists.service import canonical_bytes, canonical_stream, served_json, sha256_hex
 
 # What an edition holds: str (any Unicode except lone surrogates, which PostgreSQL text cannot store),
 # int, None, lists and dicts with string keys.
@@ -48,3 +48,39 @@ def test_served_document_is_canonical_plus_hash_and_recomputes() -> None:
     )  # sha256 sorts last: the served bytes are canonical too
     body = {k: v for k, v in served.items() if k != "sha256"}
     assert sha256_hex(reference(body)) == sha
+
+
+entries_strategy = st.lists(
+    st.fixed_dictionaries(
+        {
+            "uscc": text_values,
+            "name": text_values,
+            "licence_number": st.none() | text_values,
+            "categories": st.lists(text_values, max_size=2),
+            "reason": st.none() | text_values,
+            "since": text_values,
+        }
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    entries_strategy, st.integers(min_value=1, max_value=7), st.none() | st.text(alphabet="0123456789abcdef")
+)
+def test_streamed_edition_equals_the_whole_document(
+    entries: list[dict[str, object]], size: int, prev: str | None
+) -> None:
+    header = {
+        "kind": "white",
+        "seq": 3,
+        "as_of": "2026-11-30",
+        "published_at": "2026-11-30T01:00:00Z",
+        "jurisdiction": "440106",
+        "prev_sha256": prev,
+    }
+    batches = [entries[i : i + size] for i in range(0, len(entries), size)] + [[]]
+    data, count = canonical_stream(header, iter(batches))
+    assert count == len(entries)
+    assert data == reference({**header, "entries": entries})

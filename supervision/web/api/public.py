@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from supervision.core.pagination import Page, PageParams
 from supervision.lists import public as public_lists
-from supervision.web.deps import ClockDep, DbSession
+from supervision.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
@@ -32,9 +32,12 @@ def search(
 
 
 @router.get("/institutions/{uscc}", responses={404: {"description": "no such institution"}})
-def institution(uscc: str, request: Request, session: DbSession, clock: ClockDep) -> dict[str, Any]:
+async def institution(uscc: str, request: Request) -> dict[str, Any]:
     """The public record, its current list status with the grounds (rule IDs, titles, legal basis and the
     decision), its public decisions and its list history."""
-    return public_lists.institution_json(
-        session, uscc.upper(), today=clock.today(), jurisdiction=request.app.state.settings.jurisdiction
+    return await public_lists.institution_json(
+        request.app.state.engine,
+        uscc.upper(),
+        today=request.app.state.clock.today(),
+        jurisdiction=request.app.state.settings.jurisdiction,
     )

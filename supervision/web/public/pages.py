@@ -61,10 +61,13 @@ def index(
 
 
 @router.get("/institutions/{uscc}", response_class=HTMLResponse)
-def institution(uscc: str, request: Request, session: DbSession, clock: ClockDep) -> HTMLResponse:
+async def institution(uscc: str, request: Request) -> HTMLResponse:
+    """The most requested page: one statement awaited on the event loop (see ``lists.readpool``)."""
     settings = request.app.state.settings
-    today = clock.today()
-    doc = public_lists.institution(session, uscc.upper(), today=today, jurisdiction=settings.jurisdiction)
+    today = request.app.state.clock.today()
+    doc = await public_lists.institution(
+        request.app.state.engine, uscc.upper(), today=today, jurisdiction=settings.jurisdiction
+    )
     return page(
         request,
         "public/institution.html",
