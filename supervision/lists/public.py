@@ -8,29 +8,57 @@ since when and until when. An institution on no list is told which white-list co
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from supervision.core.errors import NotFound
 from supervision.core.pagination import PageParams
-from supervision.lists import catalogue, queries
+from supervision.lists import catalogue
 from supervision.lists import service as lists
 from supervision.lists.readpool import pool_for
 from supervision.registry import public as public_registry
 from supervision.registry import queries as registry_queries
 
-LIST_FILTER = (
-    "EXISTS (SELECT 1 FROM list_entry e WHERE e.uscc = i.uscc AND e.edition_id ="
-    " (SELECT id FROM list_edition WHERE kind = :list_kind AND status = 'published'"
-    " ORDER BY seq DESC LIMIT 1))"
+SEARCH_SQL = """
+WITH latest AS (
+  SELECT DISTINCT ON (kind) id, kind FROM list_edition WHERE status = 'published' ORDER BY kind, seq DESC
+),
+hits AS (
+  SELECT i.id, count(*) OVER () AS total FROM institution i
+  WHERE {where}
+  ORDER BY i.name, i.uscc
+  LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT i.uscc, i.name, i.status, i.district, i.grid, i.address, i.categories,
+       l.number AS licence_number, l.status AS licence_status, l.valid_until AS licence_valid_until, h.total,
+       st.kind AS list_kind, st.reason AS list_reason, st.since AS list_since
+FROM hits h
+JOIN institution i ON i.id = h.id
+LEFT JOIN licence l ON l.institution_id = i.id
+LEFT JOIN LATERAL (
+  SELECT x.kind, e.reason, e.since FROM list_entry e JOIN latest x ON x.id = e.edition_id
+  WHERE e.uscc = i.uscc LIMIT 1
+) st ON true
+ORDER BY i.name, i.uscc
+"""
+
+# Three ways to find an institution, each with its own index (name grams, credit code, licence number),
+# combined by PostgreSQL as a bitmap OR; the sort and count need only the institution rows, so licences and
+# list status are joined for the one page shown.
+MATCH_SQL = (
+    "((i.search_grams @> %(grams)s::text[] AND lower(i.name) LIKE %(like)s) OR i.uscc = %(qu)s"
+    " OR i.id = ANY(ARRAY(SELECT institution_id FROM licence WHERE number = %(q)s)))"
+)
+LIST_SQL = (
+    "i.uscc IN (SELECT e.uscc FROM list_entry e JOIN latest x ON x.id = e.edition_id AND x.kind = %(list)s)"
 )
 
 
-def search(
-    session: Session,
+async def search(
+    engine: Engine,
     *,
     q: str | None,
     grid: str | None,
@@ -38,32 +66,56 @@ def search(
     list_kind: str | None,
     paging: PageParams,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The registry search, filtered by list if asked, each hit with its current list status."""
-    extra, params = "", {}
+    """Search by name fragment, credit code or licence number, with filters (grid, category, list); each
+    hit with its public fields and its current list status. One statement."""
+    where = ["TRUE"]
+    params: dict[str, Any] = {"limit": paging.page_size, "offset": paging.offset}
+    if q and q.strip():
+        q = q.strip()
+        params.update(q=q, qu=q.upper(), like=f"%{registry_queries.like_escape(q.lower())}%")
+        params["grams"] = registry_queries.query_grams(q)
+        where.append(MATCH_SQL)
+    if grid:
+        where.append("i.grid = %(grid)s")
+        params["grid"] = grid
+    if category:
+        where.append("%(category)s = ANY(i.categories)")
+        params["category"] = category
     if list_kind:
         lists.check_kinds([list_kind])
-        extra, params = LIST_FILTER, {"list_kind": list_kind}
-    total, rows = registry_queries.search(
-        session,
-        q=q,
-        grid=grid,
-        category=category,
-        status=None,
-        limit=paging.page_size,
-        offset=paging.offset,
-        extra_where=extra,
-        extra_params=params,
-    )
-    items = [{k: r[k] for k in public_registry.PUBLIC_SEARCH_FIELDS} for r in rows]
-    status = queries.current_status(session, [i["uscc"] for i in items])
-    for i in items:
-        s = status.get(i["uscc"])
-        i["list"] = (
-            {"kind": s["kind"], "since": s["since"], "reason": s["reason"], "rule_ids": rule_ids(s["reason"])}
-            if s
+        where.append(LIST_SQL)
+        params["list"] = list_kind
+    rows = await pool_for(engine).rows(SEARCH_SQL.format(where=" AND ".join(where)), params)
+    total = int(rows[0]["total"]) if rows else 0
+    items = []
+    for r in rows:
+        item = {k: r[k] for k in public_registry.PUBLIC_SEARCH_FIELDS}
+        item["list"] = (
+            {
+                "kind": r["list_kind"],
+                "since": r["list_since"],
+                "reason": r["list_reason"],
+                "rule_ids": rule_ids(r["list_reason"]),
+            }
+            if r["list_kind"]
             else None
         )
+        items.append(item)
     return total, items
+
+
+_grids: tuple[float, list[str]] = (0.0, [])
+
+
+async def grids(engine: Engine) -> list[str]:
+    """The grids (街道) present in the registry, for the filters; cached for a minute."""
+    global _grids
+    stamp, values = _grids
+    if not values or time.monotonic() - stamp > 60:
+        rows = await pool_for(engine).rows("SELECT DISTINCT grid FROM institution ORDER BY grid", {})
+        values = [r["grid"] for r in rows]
+        _grids = (time.monotonic(), values)
+    return values
 
 
 def parse_reason(reason: str | None) -> list[dict[str, Any]]:
@@ -125,11 +177,6 @@ def explain(
             }
         )
     return grounds
-
-
-def grids(session: Session) -> list[str]:
-    """The grids (街道) for the filters."""
-    return registry_queries.grids(session)
 
 
 # ------------------------------------------------------------------------------------------ one-query lookup

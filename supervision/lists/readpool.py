@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -43,6 +44,24 @@ class AsyncReadPool:
                     continue
                 self._idle.append(conn)
                 return row[0] if row else None
+        raise AssertionError("unreachable")
+
+    async def rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row of ``sql`` as a dict."""
+        async with self._slots:
+            for attempt in (1, 2):
+                conn = self._idle.pop() if self._idle else await self._connect()
+                try:
+                    cur = conn.cursor(row_factory=dict_row)
+                    await cur.execute(sql, params)
+                    out = await cur.fetchall()
+                except psycopg.OperationalError:
+                    await conn.close()
+                    if attempt == 2:
+                        raise
+                    continue
+                self._idle.append(conn)
+                return out
         raise AssertionError("unreachable")
 
     async def close(self) -> None:

@@ -481,3 +481,10 @@ def changes(
     session: Session, edition_id: int, *, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     return queries.changes(session, edition_id, limit=limit, offset=offset)
+
+
+def grids(session: Session) -> list[str]:
+    """The grids (街道) present in the registry, for the filters."""
+    from supervision.registry import queries as registry_queries
+
+    return registry_queries.grids(session)

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import json
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -382,3 +383,15 @@ def test_staff_pages_for_decisions_and_lists(staff: httpx.Client, engine: Engine
         lists_page = console.get("/staff/lists")
         assert lists_page.status_code == 200 and "手动发布" in lists_page.text
     assert httpx.get(f"{staff.base_url}/staff/decisions", follow_redirects=False).status_code == 303
+
+
+def test_public_record_in_one_statement_equals_the_registry_public_view(staff: httpx.Client) -> None:
+    """The institution page reads its record in one statement; it must show exactly the public view."""
+    from supervision.registry.public import public_document
+
+    doc = register(staff)
+    stored = staff.get(f"/api/v1/institutions/{doc['uscc']}").json()
+    record = httpx.get(f"{staff.base_url}/api/v1/public/institutions/{doc['uscc']}").json()
+    expected = json.loads(json.dumps(public_document(stored)))
+    assert {k: record[k] for k in expected} == expected
+    assert httpx.get(f"{staff.base_url}/api/v1/public/institutions/{doc['uscc'][:-1]}0").status_code in (404,)

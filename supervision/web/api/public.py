@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from supervision.core.pagination import Page, PageParams
 from supervision.lists import public as public_lists
-from supervision.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
 
 @router.get("/institutions", response_model=Page[dict[str, Any]])
-def search(
-    session: DbSession,
+async def search(
+    request: Request,
     q: str | None = Query(None, max_length=100, description="name substring, credit code or licence number"),
     grid: str | None = Query(None, max_length=50),
     category: Literal["subject", "non_subject"] | None = None,
@@ -25,8 +24,8 @@ def search(
     ),
     paging: PageParams = Depends(),
 ) -> Page[dict[str, Any]]:
-    total, items = public_lists.search(
-        session, q=q, grid=grid, category=category, list_kind=list_kind, paging=paging
+    total, items = await public_lists.search(
+        request.app.state.engine, q=q, grid=grid, category=category, list_kind=list_kind, paging=paging
     )
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from supervision.lists import catalogue
-from supervision.lists import public as public_lists
 from supervision.lists import service as lists
 from supervision.web.deps import ClockDep, DbSession
 from supervision.web.public import i18n
@@ -172,7 +171,7 @@ def _entries_page(
             "ed": ed,
             "q": q,
             "grid": grid,
-            "grids": public_lists.grids(session),
+            "grids": lists.grids(session),
             "items": items,
             "total": total,
             "page_no": page_no,

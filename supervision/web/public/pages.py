@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse
 from supervision.core.pagination import PageParams
 from supervision.lists import catalogue
 from supervision.lists import public as public_lists
-from supervision.web.deps import ClockDep, DbSession
 from supervision.web.public.common import page
 
 router = APIRouter(include_in_schema=False)
@@ -19,21 +18,21 @@ PAGE_SIZE = 20
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(
+async def index(
     request: Request,
-    session: DbSession,
-    clock: ClockDep,
     q: str | None = Query(None, max_length=100),
     grid: str | None = Query(None, max_length=50),
     category: Literal["subject", "non_subject", ""] | None = None,
     list_kind: Literal["white", "warning", "black", ""] | None = Query(None, alias="list"),
     page_no: int = Query(1, alias="page", ge=1, le=500),
 ) -> HTMLResponse:
+    """Search: one statement awaited on the event loop, like the institution page."""
+    engine = request.app.state.engine
     searched = bool(q or grid or category or list_kind)
     total, items = 0, list[dict[str, Any]]()
     if searched:
-        total, items = public_lists.search(
-            session,
+        total, items = await public_lists.search(
+            engine,
             q=q,
             grid=grid or None,
             category=category or None,
@@ -49,13 +48,13 @@ def index(
             "grid": grid,
             "category": category,
             "list_kind": list_kind,
-            "grids": public_lists.grids(session),
+            "grids": await public_lists.grids(engine),
             "searched": searched,
             "total": total,
             "items": items,
             "page_no": page_no,
             "page_size": PAGE_SIZE,
-            "rules": catalogue.by_id(settings.jurisdiction, clock.today()),
+            "rules": catalogue.by_id(settings.jurisdiction, request.app.state.clock.today()),
         },
     )
 
