@@ -174,7 +174,6 @@ def upgrade() -> None:
         sa.Column("submitted_by", sa.Text(), nullable=False),
         sa.Column("reconciliation", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("requirement", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("findings", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.CheckConstraint("mode IN ('bank_custody','risk_reserve')", name=op.f("ck_escrow_statement_mode")),
         sa.CheckConstraint("period ~ '^[0-9]{4}-(0[1-9]|1[0-2])$'", name=op.f("ck_escrow_statement_period")),
         sa.CheckConstraint("source IN ('json','csv')", name=op.f("ck_escrow_statement_source")),
@@ -259,6 +258,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("institution_id", "key", name=op.f("pk_escrow_idempotency")),
+        sa.UniqueConstraint("statement_id", name=op.f("uq_escrow_idempotency_statement_id")),
     )
     op.create_table(
         "escrow_statement_line",

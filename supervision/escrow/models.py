@@ -99,8 +99,9 @@ class PortalSession(SQLModel, table=True):
 class EscrowStatement(SQLModel, table=True):
     """资金监管报表 — one institution's statement for one calendar month, as accepted.
 
-    ``reconciliation``, ``requirement`` and ``findings`` are the results computed when it was accepted, kept
-    so that the answer the institution got can always be shown again.
+    ``reconciliation`` and ``requirement`` are computed when it is accepted and kept with it; the findings of
+    the acceptance are in the answer kept by :class:`EscrowIdempotency` (they come from the re-evaluation
+    that runs once the statement is stored).
     """
 
     __tablename__ = "escrow_statement"
@@ -156,7 +157,6 @@ class EscrowStatement(SQLModel, table=True):
     submitted_by: str = Field(sa_column=Column(Text, nullable=False))
     reconciliation: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     requirement: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    findings: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
 
 
 class EscrowStatementLine(SQLModel, table=True):
@@ -187,10 +187,13 @@ class EscrowStatementLine(SQLModel, table=True):
 
 
 class EscrowIdempotency(SQLModel, table=True):
-    """幂等记录 — the first answer to a submission, replayed for the same ``Idempotency-Key`` and body."""
+    """幂等记录 — the first answer to a submission, replayed for the same ``Idempotency-Key`` and body.
+
+    Every accepted statement has exactly one: it is also where the findings of its acceptance are kept.
+    """
 
     __tablename__ = "escrow_idempotency"
-    __table_args__ = (PrimaryKeyConstraint("institution_id", "key"),)
+    __table_args__ = (PrimaryKeyConstraint("institution_id", "key"), UniqueConstraint("statement_id"))
 
     institution_id: int = Field(sa_column=_institution_fk(index=False))
     key: str = Field(sa_column=Column(Text, nullable=False))

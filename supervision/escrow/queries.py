@@ -15,8 +15,9 @@ SUMMARY_COLUMNS = (
 )
 _VIEW_SQL = f"""
 SELECT {SUMMARY_COLUMNS}, s.source, s.line_count, s.submitted_at, s.accepted_on, s.reconciliation,
-       s.requirement, s.findings, n.id AS superseded_by
+       s.requirement, coalesce(k.response->'findings', '[]') AS findings, n.id AS superseded_by
   FROM escrow_statement s LEFT JOIN escrow_statement n ON n.amends_id = s.id
+  LEFT JOIN escrow_idempotency k ON k.statement_id = s.id
 """
 _HEAD = "NOT EXISTS (SELECT 1 FROM escrow_statement n WHERE n.amends_id = s.id)"
 
@@ -164,7 +165,8 @@ FROM institution i
 JOIN LATERAL (
   SELECT s.id, s.period, s.mode, s.closing_balance_fen, s.unearned_liability_fen,
          (s.requirement->>'shortfall_fen')::bigint AS shortfall_fen, (s.reconciliation->>'ok')::boolean AS ok,
-         jsonb_array_length(s.findings) AS findings
+         (SELECT jsonb_array_length(coalesce(k.response->'findings', '[]')) FROM escrow_idempotency k
+           WHERE k.statement_id = s.id) AS findings
     FROM escrow_statement s WHERE s.institution_id = i.id AND {_HEAD}
    ORDER BY s.period DESC LIMIT 1) last ON TRUE
 WHERE {where}

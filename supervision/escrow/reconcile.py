@@ -1,8 +1,10 @@
 """Reconciliation on acceptance (对账): the statement against the bank, against the previous accepted closing
-balance, and the supervised money against the reserve requirement; and the FEE-* findings of the rule engine.
+balance, and the supervised money against the reserve requirement; and which FEE findings answer it.
 
-The engine owns the rules and their parameters (``escrow.coverage_pct``, ``escrow.reserve_min_fen``,
-``statement.due_day``, effective-dated per jurisdiction); nothing here repeats a threshold.
+The rule engine owns the rules and their parameters (``escrow.coverage_pct``, ``escrow.reserve_min_fen``,
+``statement.due_day``, effective-dated per jurisdiction); nothing here repeats a threshold. The findings
+themselves come from the compliance area's re-evaluation of the institution, which runs the engine over the
+institution's document and statements in force once the statement is stored.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from rules.engine import Context, Engine
 STATEMENT_RULES = frozenset(
     {"FEE-BALANCE-BREAK", "FEE-ESCROW-SHORTFALL", "FEE-PREPAY-CAP", "FEE-STATEMENT-MISSING", "FEE-NO-ESCROW"}
 )
-"""The rules whose findings answer a submission. FEE-PREPAY-CAP counts only for statement lines (its
-findings about the packages a course offers belong to the registry)."""
+"""The rules whose findings answer a submission. FEE-PREPAY-CAP counts only for the statement's own lines
+(its findings about the packages a course offers belong to the registry)."""
 
 
 @lru_cache(maxsize=8)
@@ -51,23 +53,11 @@ def statement_document(row: Mapping[str, Any], lines: Sequence[Mapping[str, Any]
     }
 
 
-def _is_statement_subject(finding: Mapping[str, Any], periods: set[str]) -> bool:
-    if finding["rule_id"] != "FEE-PREPAY-CAP":
-        return True
-    return finding["subject"].split("/", 1)[0] in periods
-
-
 def reconcile(
-    ctx: Context,
-    *,
-    institution_doc: Mapping[str, Any] | None,
-    statement: Mapping[str, Any],
-    lines: Sequence[Mapping[str, Any]],
-    others: Sequence[Mapping[str, Any]],
-) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    ctx: Context, *, statement: Mapping[str, Any], others: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Reconcile ``statement`` (a dict with ``id`` and the summary fields) against ``others``, the other
-    statements of the institution in force (without lines). Returns (reconciliation, requirement, findings).
-    """
+    statements of the institution in force. Returns (reconciliation, requirement)."""
     period = statement["period"]
     previous = max((s for s in others if s["period"] < period), key=lambda s: s["period"], default=None)
     computed = (
@@ -100,7 +90,7 @@ def reconcile(
         )
         if previous["period"] != _month_before(period):
             opening["note"] = f"the previous statement in force is for {previous['period']}"
-    requirement = ctx.reserve_requirement(statement)
+    requirement = ctx.reserve_requirement(statement_document(statement, ()))
     coverage = {
         "supervised_fen": requirement["supervised_fen"],
         "required_fen": requirement["required_fen"],
@@ -115,16 +105,36 @@ def reconcile(
         "coverage": coverage,
         "ok": bool(bank.get("ok", True) and opening["ok"] and coverage["ok"]),
     }
-    findings: list[dict[str, Any]] = []
-    if institution_doc is not None:
-        statements = [statement_document(s, ()) for s in others]
-        statements.append(statement_document(statement, lines))
-        periods = {period}
-        for f in ctx.evaluate(institution_doc, statements).findings:
-            d = f.to_dict()
-            if d["rule_id"] in STATEMENT_RULES and _is_statement_subject(d, periods):
-                findings.append(d)
-    return reconciliation, requirement, findings
+    return reconciliation, requirement
+
+
+FINDING_FIELDS = (
+    "rule_id",
+    "rule_version",
+    "severity",
+    "subject",
+    "message_zh",
+    "message_en",
+    "legal_basis",
+    "trace",
+    "first_seen_on",
+)
+
+
+def statement_findings(findings: Sequence[Mapping[str, Any]], period: str) -> list[dict[str, Any]]:
+    """The findings that answer a submission for ``period``, from the institution's open findings after the
+    re-evaluation: the escrow rules, and FEE-PREPAY-CAP only for this statement's lines."""
+    out = []
+    for f in findings:
+        if f["rule_id"] not in STATEMENT_RULES:
+            continue
+        if f["rule_id"] == "FEE-PREPAY-CAP" and not str(f["subject"]).startswith(f"{period}/"):
+            continue
+        d = {k: f.get(k) for k in FINDING_FIELDS}
+        if isinstance(d["first_seen_on"], dt.date):
+            d["first_seen_on"] = d["first_seen_on"].isoformat()
+        out.append(d)
+    return out
 
 
 def _month_before(period: str) -> str:

@@ -18,12 +18,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from supervision.compliance import service as compliance
 from supervision.core import audit
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem
 from supervision.escrow import ledger, queries, reconcile
 from supervision.escrow.keys import KeyHolder
-from supervision.escrow.schemas import ParsedStatement, StatementOut, line_dict
-from supervision.registry import queries as registry_queries
+from supervision.escrow.schemas import ParsedStatement, StatementOut
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 
@@ -116,14 +116,8 @@ def submit(
     row["amends_id"] = row.pop("amends")
     others = [h for h in heads if replaced is None or h["id"] != replaced["id"]]
     ctx = reconcile.context(jurisdiction, as_of)
-    doc = registry_queries.document(session, holder.uscc)
-    engine_lines = [line_dict(line) for line in parsed.lines]
-    reconciliation, requirement, findings = reconcile.reconcile(
-        ctx, institution_doc=doc, statement=row, lines=engine_lines, others=others
-    )
-    _insert_statement(
-        session, row, parsed, institution_id, holder, now, as_of, reconciliation, requirement, findings
-    )
+    reconciliation, requirement = reconcile.reconcile(ctx, statement=row, others=others)
+    _insert_statement(session, row, parsed, institution_id, holder, now, as_of, reconciliation, requirement)
     _copy_lines(session, statement_id, parsed)
 
     accounts = ledger.ensure_accounts(session, institution_id)
@@ -139,9 +133,12 @@ def submit(
     )
     ledger.write(session, institution_id, posting, accounts, now)
 
-    # Compliance: once ``supervision.compliance.service`` provides it, the stored findings of the institution
-    # are refreshed here, in the same transaction:
-    #     compliance.reevaluate_institution(session, institution_id, as_of)
+    # The stored findings of the institution (all rules) follow what was just accepted, in this transaction;
+    # those about this statement answer the submission.
+    open_findings = compliance.reevaluate_institution(
+        session, institution_id, as_of, holder.actor, now=now, jurisdiction=jurisdiction
+    )
+    findings = reconcile.statement_findings(open_findings, s.period)
 
     audit.record(
         session,
@@ -161,7 +158,9 @@ def submit(
             "findings": [f"{f['rule_id']} {f['subject']}" for f in findings],
         },
     )
-    answer = view(session, institution_id, statement_id)
+    stored = queries.own_statement(session, institution_id, statement_id)
+    assert stored is not None
+    answer = _out({**stored, "findings": findings})
     session.execute(
         text(
             "INSERT INTO escrow_idempotency (institution_id, key, request_sha256, statement_id, status_code,"
@@ -193,7 +192,6 @@ def _insert_statement(
     as_of: dt.date,
     reconciliation: dict[str, Any],
     requirement: dict[str, Any],
-    findings: list[dict[str, Any]],
 ) -> None:
     session.execute(
         text(
@@ -201,11 +199,11 @@ def _insert_statement(
 INSERT INTO escrow_statement (id, institution_id, period, mode, opening_balance_fen, receipts_fen,
   released_fen, refunds_fen, closing_balance_fen, bank_reported_balance_fen, reserve_balance_fen,
   unearned_liability_fen, amends_id, line_count, source, body_sha256, submitted_at, accepted_on, submitted_by,
-  reconciliation, requirement, findings)
+  reconciliation, requirement)
 VALUES (:id, :institution_id, :period, :mode, :opening_balance_fen, :receipts_fen, :released_fen,
   :refunds_fen, :closing_balance_fen, :bank_reported_balance_fen, :reserve_balance_fen,
   :unearned_liability_fen, :amends_id, :line_count, :source, :body_sha256, :submitted_at, :accepted_on,
-  :submitted_by, CAST(:reconciliation AS jsonb), CAST(:requirement AS jsonb), CAST(:findings AS jsonb))
+  :submitted_by, CAST(:reconciliation AS jsonb), CAST(:requirement AS jsonb))
 """
         ),
         {
@@ -219,7 +217,6 @@ VALUES (:id, :institution_id, :period, :mode, :opening_balance_fen, :receipts_fe
             "submitted_by": holder.actor,
             "reconciliation": orjson.dumps(reconciliation).decode(),
             "requirement": orjson.dumps(requirement).decode(),
-            "findings": orjson.dumps(findings).decode(),
         },
     )
 
