@@ -26,7 +26,7 @@ import orjson
 import psycopg
 
 from rules import Context, Engine, Evaluation, Finding, all_rules
-from supervision.compliance import queries
+from supervision.compliance.facts import read_range
 
 # ------------------------------------------------------------------------------------------- the engine
 
@@ -145,16 +145,6 @@ def ranges(ids: Sequence[int], size: int) -> list[Range]:
         out.append((lo, chunk[-1], len(chunk)))
         lo = chunk[-1]
     return out
-
-
-def read_range(conn: psycopg.Connection[Any], lo: int, hi: int) -> Iterator[tuple[int, dict[str, Any], Any]]:
-    """(id, document, statements in force) of every institution in ``(lo, hi]``."""
-    with conn.cursor() as cur:
-        cur.execute(queries.RANGE_STATEMENTS_SQL, {"lo": lo, "hi": hi})
-        statements = {iid: orjson.loads(s) for iid, s in cur.fetchall()}
-        cur.execute(queries.RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi})
-        for iid, doc in cur:
-            yield iid, orjson.loads(doc), statements.get(iid, [])
 
 
 @dataclass

@@ -1,8 +1,6 @@
-"""Compliance reads and writes in SQL: the facts of a range of institutions, built as JSON by PostgreSQL, the
-finding lifecycle as set-based statements, and the searches behind the API and the console.
-
-The bulk queries run on a plain psycopg connection (a pool worker's own, or the session's), so they use
-psycopg's ``%(name)s`` parameters; the rest use SQLAlchemy ``text`` with ``:name``.
+"""Compliance reads and writes in SQL: the statements of institutions, the finding lifecycle as set-based
+statements, and the searches behind the API and the console. (The facts of a range of institutions, read
+by pool workers, are in :mod:`supervision.compliance.facts`.)
 """
 
 from __future__ import annotations
@@ -15,85 +13,7 @@ import orjson
 from sqlalchemy import text
 from sqlmodel import Session
 
-# ------------------------------------------------------------------------------------------- the facts
-
-# The institution documents of ``(lo, hi]`` by id, the same JSON as ``registry.queries.DOCUMENT_SQL`` (a test
-# holds them equal) but set-based: each child table is read once per range through its index instead of once
-# per institution, and objects are made from rows (``json_agg(v)``, ``row_to_json``) rather than key by key,
-# which together save about a quarter of the database's time on a full run.
-RANGE_DOCUMENTS_SQL = """
-WITH c AS MATERIALIZED (
-  SELECT * FROM course WHERE institution_id > %(lo)s AND institution_id <= %(hi)s),
-sl AS (SELECT s.course_id, json_agg(v ORDER BY s.id) AS j
-      FROM course_slot s, LATERAL (SELECT s.weekday, to_char(s.start, 'HH24:MI') AS start,
-        to_char(s."end", 'HH24:MI') AS "end") v
-      WHERE s.course_id = ANY(ARRAY(SELECT id FROM c)) GROUP BY s.course_id),
-se AS (SELECT s.course_id, json_agg(v ORDER BY s.id) AS j
-      FROM course_session s, LATERAL (SELECT s.date, to_char(s.start, 'HH24:MI') AS start,
-        to_char(s."end", 'HH24:MI') AS "end") v
-      WHERE s.course_id = ANY(ARRAY(SELECT id FROM c)) GROUP BY s.course_id),
-pk AS (SELECT p.course_id, json_agg(v ORDER BY p.id) AS j
-      FROM prepaid_package p, LATERAL (SELECT p.code, p.lessons, p.months, p.price_fen) v
-      WHERE p.course_id = ANY(ARRAY(SELECT id FROM c)) GROUP BY p.course_id),
-co AS (
-  SELECT c.institution_id, json_agg(v ORDER BY c.id) AS j
-  FROM c LEFT JOIN sl ON sl.course_id = c.id LEFT JOIN se ON se.course_id = c.id
-  LEFT JOIN pk ON pk.course_id = c.id,
-  LATERAL (SELECT c.code, c.title, c.category, c.subject, c.stages, c.mode, c.class_size_max,
-        c.lesson_minutes, c.price_per_lesson_fen, c.teacher_codes,
-        json_build_object('start', c.term_start, 'end', c.term_end) AS term,
-        coalesce(sl.j, '[]') AS weekly_slots, coalesce(se.j, '[]') AS sessions,
-        coalesce(pk.j, '[]') AS prepaid_packages) v
-  GROUP BY c.institution_id),
-li AS (SELECT * FROM licence WHERE institution_id > %(lo)s AND institution_id <= %(hi)s),
-pr AS (SELECT p.institution_id, json_agg(v ORDER BY p.id) AS j
-    FROM premises p, LATERAL (SELECT p.code, p.address, p.area_m2::text AS area_m2,
-        p.max_concurrent_students) v
-    WHERE p.institution_id > %(lo)s AND p.institution_id <= %(hi)s
-    GROUP BY p.institution_id),
-te AS (SELECT t.institution_id, json_agg(v ORDER BY t.id) AS j
-    FROM teacher t, LATERAL (SELECT t.code, t.name, t.has_teacher_certificate, t.serving_school_teacher) v
-    WHERE t.institution_id > %(lo)s AND t.institution_id <= %(hi)s
-    GROUP BY t.institution_id)
-SELECT i.id, row_to_json(v)::text AS doc
-FROM institution i LEFT JOIN li l ON l.institution_id = i.id
-LEFT JOIN pr ON pr.institution_id = i.id LEFT JOIN te ON te.institution_id = i.id
-LEFT JOIN co ON co.institution_id = i.id,
-LATERAL (SELECT i.uscc, i.name, i.nature, i.status, i.district, i.grid, i.address,
-  CASE WHEN l.id IS NOT NULL THEN json_build_object('number', l.number,
-        'first_approved_on', l.first_approved_on, 'issued_on', l.issued_on, 'valid_until', l.valid_until,
-        'status', l.status, 'scope', json_build_object('categories', l.scope_categories,
-        'stages', l.scope_stages, 'modes', l.scope_modes)) END AS licence,
-  CASE WHEN i.has_escrow THEN json_build_object('mode', i.escrow_mode, 'bank', i.escrow_bank,
-        'account_last4', i.escrow_account_last4) END AS escrow,
-  coalesce(pr.j, '[]') AS premises, coalesce(te.j, '[]') AS teachers, coalesce(co.j, '[]') AS courses) v
-WHERE i.id > %(lo)s AND i.id <= %(hi)s
-ORDER BY i.id
-"""
-
-# The escrow statements in force (accepted, not superseded: no later statement amends them) of the
-# institutions matched by ``{where}``, in the statement shape of the data formats, one JSON array per
-# institution. Optional line fields that are empty are left out, as in a submission.
-_STATEMENTS_SQL = """
-SELECT s.institution_id, json_agg(json_build_object(
-    'id', s.id, 'period', s.period, 'mode', s.mode,
-    'opening_balance_fen', s.opening_balance_fen, 'receipts_fen', s.receipts_fen,
-    'released_fen', s.released_fen, 'refunds_fen', s.refunds_fen,
-    'closing_balance_fen', s.closing_balance_fen,
-    'bank_reported_balance_fen', s.bank_reported_balance_fen, 'reserve_balance_fen', s.reserve_balance_fen,
-    'unearned_liability_fen', s.unearned_liability_fen, 'amends', s.amends_id,
-    'lines', coalesce((SELECT json_agg(json_strip_nulls(json_build_object('date', x.date, 'type', x.type,
-          'amount_fen', x.amount_fen, 'ref', x.ref, 'package_code', x.package_code, 'lessons', x.lessons,
-          'months', x.months)) ORDER BY x.seq)
-        FROM escrow_statement_line x WHERE x.statement_id = s.id), '[]'))
-  ORDER BY s.period, s.id)::text AS statements
-FROM escrow_statement s
-WHERE {where} AND NOT EXISTS (SELECT 1 FROM escrow_statement n WHERE n.amends_id = s.id)
-GROUP BY s.institution_id
-"""
-RANGE_STATEMENTS_SQL = _STATEMENTS_SQL.format(
-    where="s.institution_id > %(lo)s AND s.institution_id <= %(hi)s"
-)
+from supervision.compliance.facts import STATEMENTS_SQL
 
 
 def statements_for(session: Session, institution_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
@@ -101,13 +21,14 @@ def statements_for(session: Session, institution_ids: Sequence[int]) -> dict[int
     shape of the data formats (with ``id``), by period. Institutions without any get an empty list: the
     service tracks statements, so "none" is a fact the rules may report (FEE-STATEMENT-MISSING).
 
-    This and :data:`RANGE_STATEMENTS_SQL` are the only places that read the escrow tables for the rules.
+    This and :data:`facts.RANGE_STATEMENTS_SQL` are the only places that read the escrow tables for the
+    rules.
     """
     ids = list(institution_ids)
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     if not ids:
         return out
-    rows = session.execute(text(_STATEMENTS_SQL.format(where="s.institution_id = ANY(:ids)")), {"ids": ids})
+    rows = session.execute(text(STATEMENTS_SQL.format(where="s.institution_id = ANY(:ids)")), {"ids": ids})
     for row in rows:
         out[row.institution_id] = orjson.loads(row.statements)
     return out

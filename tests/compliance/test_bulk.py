@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from supervision.compliance import queries
+from supervision.compliance import facts, queries
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.db import make_engine, migrate
@@ -73,7 +73,7 @@ def test_range_documents_equal_the_registry_documents(scratch: tuple[str, Engine
         raw = s.connection().connection.driver_connection
         got = {}
         for lo, hi, _ in compliance.ev.ranges(ids, 97):
-            for iid, doc in raw.execute(queries.RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi}):
+            for iid, doc in raw.execute(facts.RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi}):
                 got[iid] = orjson.loads(doc)
         s.rollback()
     assert len(got) == len(ids) == DEMO + 3

@@ -1,0 +1,100 @@
+"""The facts of a range of institutions (事实): their documents and their escrow statements in force, built
+as JSON by PostgreSQL and read on a plain psycopg connection.
+
+This module imports no SQLAlchemy, so that a pool worker that only reads facts and evaluates them starts in
+a fraction of a second. The queries use psycopg's ``%(name)s`` parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import psycopg
+
+# The institution documents of ``(lo, hi]`` by id, the same JSON as ``registry.queries.DOCUMENT_SQL`` (a test
+# holds them equal) but set-based: each child table is read once per range through its index instead of once
+# per institution, and objects are made from rows (``json_agg(v)``, ``row_to_json``) rather than key by key,
+# which together save about a quarter of the database's time on a full run.
+RANGE_DOCUMENTS_SQL = """
+WITH c AS MATERIALIZED (
+  SELECT * FROM course WHERE institution_id > %(lo)s AND institution_id <= %(hi)s),
+sl AS (SELECT s.course_id, json_agg(v ORDER BY s.id) AS j
+      FROM course_slot s, LATERAL (SELECT s.weekday, to_char(s.start, 'HH24:MI') AS start,
+        to_char(s."end", 'HH24:MI') AS "end") v
+      WHERE s.course_id = ANY(ARRAY(SELECT id FROM c)) GROUP BY s.course_id),
+se AS (SELECT s.course_id, json_agg(v ORDER BY s.id) AS j
+      FROM course_session s, LATERAL (SELECT s.date, to_char(s.start, 'HH24:MI') AS start,
+        to_char(s."end", 'HH24:MI') AS "end") v
+      WHERE s.course_id = ANY(ARRAY(SELECT id FROM c)) GROUP BY s.course_id),
+pk AS (SELECT p.course_id, json_agg(v ORDER BY p.id) AS j
+      FROM prepaid_package p, LATERAL (SELECT p.code, p.lessons, p.months, p.price_fen) v
+      WHERE p.course_id = ANY(ARRAY(SELECT id FROM c)) GROUP BY p.course_id),
+co AS (
+  SELECT c.institution_id, json_agg(v ORDER BY c.id) AS j
+  FROM c LEFT JOIN sl ON sl.course_id = c.id LEFT JOIN se ON se.course_id = c.id
+  LEFT JOIN pk ON pk.course_id = c.id,
+  LATERAL (SELECT c.code, c.title, c.category, c.subject, c.stages, c.mode, c.class_size_max,
+        c.lesson_minutes, c.price_per_lesson_fen, c.teacher_codes,
+        json_build_object('start', c.term_start, 'end', c.term_end) AS term,
+        coalesce(sl.j, '[]') AS weekly_slots, coalesce(se.j, '[]') AS sessions,
+        coalesce(pk.j, '[]') AS prepaid_packages) v
+  GROUP BY c.institution_id),
+li AS (SELECT * FROM licence WHERE institution_id > %(lo)s AND institution_id <= %(hi)s),
+pr AS (SELECT p.institution_id, json_agg(v ORDER BY p.id) AS j
+    FROM premises p, LATERAL (SELECT p.code, p.address, p.area_m2::text AS area_m2,
+        p.max_concurrent_students) v
+    WHERE p.institution_id > %(lo)s AND p.institution_id <= %(hi)s
+    GROUP BY p.institution_id),
+te AS (SELECT t.institution_id, json_agg(v ORDER BY t.id) AS j
+    FROM teacher t, LATERAL (SELECT t.code, t.name, t.has_teacher_certificate, t.serving_school_teacher) v
+    WHERE t.institution_id > %(lo)s AND t.institution_id <= %(hi)s
+    GROUP BY t.institution_id)
+SELECT i.id, row_to_json(v)::text AS doc
+FROM institution i LEFT JOIN li l ON l.institution_id = i.id
+LEFT JOIN pr ON pr.institution_id = i.id LEFT JOIN te ON te.institution_id = i.id
+LEFT JOIN co ON co.institution_id = i.id,
+LATERAL (SELECT i.uscc, i.name, i.nature, i.status, i.district, i.grid, i.address,
+  CASE WHEN l.id IS NOT NULL THEN json_build_object('number', l.number,
+        'first_approved_on', l.first_approved_on, 'issued_on', l.issued_on, 'valid_until', l.valid_until,
+        'status', l.status, 'scope', json_build_object('categories', l.scope_categories,
+        'stages', l.scope_stages, 'modes', l.scope_modes)) END AS licence,
+  CASE WHEN i.has_escrow THEN json_build_object('mode', i.escrow_mode, 'bank', i.escrow_bank,
+        'account_last4', i.escrow_account_last4) END AS escrow,
+  coalesce(pr.j, '[]') AS premises, coalesce(te.j, '[]') AS teachers, coalesce(co.j, '[]') AS courses) v
+WHERE i.id > %(lo)s AND i.id <= %(hi)s
+ORDER BY i.id
+"""
+
+# The escrow statements in force (accepted, not superseded: no later statement amends them) of the
+# institutions matched by ``{where}``, in the statement shape of the data formats, one JSON array per
+# institution. Optional line fields that are empty are left out, as in a submission.
+STATEMENTS_SQL = """
+SELECT s.institution_id, json_agg(json_build_object(
+    'id', s.id, 'period', s.period, 'mode', s.mode,
+    'opening_balance_fen', s.opening_balance_fen, 'receipts_fen', s.receipts_fen,
+    'released_fen', s.released_fen, 'refunds_fen', s.refunds_fen,
+    'closing_balance_fen', s.closing_balance_fen,
+    'bank_reported_balance_fen', s.bank_reported_balance_fen, 'reserve_balance_fen', s.reserve_balance_fen,
+    'unearned_liability_fen', s.unearned_liability_fen, 'amends', s.amends_id,
+    'lines', coalesce((SELECT json_agg(json_strip_nulls(json_build_object('date', x.date, 'type', x.type,
+          'amount_fen', x.amount_fen, 'ref', x.ref, 'package_code', x.package_code, 'lessons', x.lessons,
+          'months', x.months)) ORDER BY x.seq)
+        FROM escrow_statement_line x WHERE x.statement_id = s.id), '[]'))
+  ORDER BY s.period, s.id)::text AS statements
+FROM escrow_statement s
+WHERE {where} AND NOT EXISTS (SELECT 1 FROM escrow_statement n WHERE n.amends_id = s.id)
+GROUP BY s.institution_id
+"""
+RANGE_STATEMENTS_SQL = STATEMENTS_SQL.format(where="s.institution_id > %(lo)s AND s.institution_id <= %(hi)s")
+
+
+def read_range(conn: psycopg.Connection[Any], lo: int, hi: int) -> Iterator[tuple[int, dict[str, Any], Any]]:
+    """(id, document, statements in force) of every institution with ``lo < id <= hi``, by id."""
+    with conn.cursor() as cur:
+        cur.execute(RANGE_STATEMENTS_SQL, {"lo": lo, "hi": hi})
+        statements = {iid: orjson.loads(s) for iid, s in cur.fetchall()}
+        cur.execute(RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi})
+        for iid, doc in cur:
+            yield iid, orjson.loads(doc), statements.get(iid, [])
