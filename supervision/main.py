@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -14,7 +12,6 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from supervision.core.audit import request_id_var
 from supervision.core.clock import Clock, FixedClock, SystemClock
 from supervision.core.errors import DomainError, Invalid, problems_from_pydantic
 from supervision.core.limits import BodySizeLimit
@@ -22,6 +19,7 @@ from supervision.core.logging import configure as configure_logging
 from supervision.settings import ROOT, Settings, get_settings
 from supervision.web import templating
 from supervision.web.api import auth, decisions, escrow, findings, lists, ops, public, registry, rules
+from supervision.web.middleware import RequestContext
 from supervision.web.portal import pages as portal_pages
 from supervision.web.public import complaints as public_complaints
 from supervision.web.public import lists as public_lists
@@ -89,27 +87,7 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next):  # type: ignore[no-untyped-def]
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(rid)
-        start = time.perf_counter()
-        try:
-            response: Response = await call_next(request)
-        finally:
-            request_id_var.reset(token)
-        response.headers["X-Request-ID"] = rid
-        log.info(
-            "request",
-            extra={
-                "request_id": rid,
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - start) * 1000, 2),
-            },
-        )
-        return response
+    app.add_middleware(RequestContext)
 
     def wants_html(request: Request) -> bool:
         return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")

@@ -395,3 +395,8 @@ def test_public_record_in_one_statement_equals_the_registry_public_view(staff: h
     expected = json.loads(json.dumps(public_document(stored)))
     assert {k: record[k] for k in expected} == expected
     assert httpx.get(f"{staff.base_url}/api/v1/public/institutions/{doc['uscc'][:-1]}0").status_code in (404,)
+
+
+def test_request_id_is_echoed_or_made(http: httpx.Client) -> None:
+    assert http.get("/livez", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    assert re.fullmatch(r"[0-9a-f]{32}", http.get("/lists/verify").headers["X-Request-ID"])
