@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlmodel import Session
 
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
+from supervision.escrow import keys
+from supervision.escrow import service as escrow
+from supervision.escrow.validation import parse_json
 from tests.compliance.helpers import AS_OF, by_rule, count, expired, findings_of, store
 from tests.conftest import example_document
 
@@ -112,58 +118,68 @@ def test_reevaluate_one_institution(session: Session, clock: FixedClock) -> None
 
 
 def test_statements_in_force_count(session: Session, clock: FixedClock) -> None:
-    """With the October statement on file, FEE-STATEMENT-MISSING is not reported for October; the facts
-    are the statements in force (an amendment replaces the statement it amends)."""
+    """With the October statement accepted, FEE-STATEMENT-MISSING is no longer reported; the facts are the
+    statements in force (an amendment replaces the statement it amends). The statements go in through the
+    escrow service, which re-evaluates the institution itself on acceptance."""
     now = clock.now()
     doc = example_document()
     iid = store(session, doc, now)
     assert {f["rule_id"] for f in compliance.reevaluate_institution(session, iid, AS_OF, now=now)} == {
         "FEE-STATEMENT-MISSING"
     }
-    original = _insert_statement(session, iid, "2026-10", bank=1_000_000, liability=1_000_000)
+    key, _ = keys.issue(session, uscc=doc["uscc"], now=now, actor="test")
+    holder = keys.holder_for_key(session, key, now)
+
+    def submit(statement: dict[str, Any]) -> int:
+        parsed = parse_json(orjson.dumps(statement), AS_OF)
+        answer = escrow.submit(
+            session,
+            holder=holder,
+            parsed=parsed,
+            idempotency_key=uuid.uuid4().hex,
+            now=now,
+            as_of=AS_OF,
+            jurisdiction="440106",
+        )
+        assert answer.status in (200, 201), answer.body
+        return int(answer.body["id"])
+
+    original = submit(_statement("2026-10", liability=1_000_000))
     assert compliance.reevaluate_institution(session, iid, AS_OF, now=now) == []
     # An amendment that leaves the bank short of the liability: the amendment is what counts now.
-    _insert_statement(session, iid, "2026-10", bank=1_000_000, liability=1_200_000, amends=original)
+    amendment = submit(_statement("2026-10", liability=1_200_000, amends=original))
     statements = compliance.queries.statements_for(session, [iid])[iid]
-    assert [(s["period"], s["amends"], s["unearned_liability_fen"]) for s in statements] == [
-        ("2026-10", original, 1_200_000)
+    assert [(s["id"], s["period"], s["amends"], s["unearned_liability_fen"]) for s in statements] == [
+        (amendment, "2026-10", original, 1_200_000)
     ]
-    assert statements[0]["lines"] == [
-        {
-            "date": "2026-10-03",
-            "type": "receipt",
-            "amount_fen": 140000,
-            "ref": "R-1",
-            "package_code": "K1",
-            "lessons": 20,
-            "months": 2,
-        },
-        {"date": "2026-10-28", "type": "release", "amount_fen": 140000, "ref": "X-1"},
-    ]
+    assert statements[0]["lines"] == _statement("2026-10", liability=0)["lines"]
     open_now = compliance.reevaluate_institution(session, iid, AS_OF, now=now)
     assert [(f["rule_id"], f["subject"]) for f in open_now] == [("FEE-ESCROW-SHORTFALL", "2026-10")]
 
 
-def _insert_statement(
-    session: Session, iid: int, period: str, *, bank: int, liability: int, amends: int | None = None
-) -> int:
-    sid = session.execute(
-        text(
-            "INSERT INTO escrow_statement (institution_id, period, mode, opening_balance_fen, receipts_fen,"
-            " released_fen, refunds_fen, closing_balance_fen, bank_reported_balance_fen, reserve_balance_fen,"
-            " unearned_liability_fen, amends_id, line_count, source, body_sha256, submitted_at, accepted_on,"
-            " submitted_by, reconciliation, requirement, findings)"
-            " VALUES (:i, :p, 'bank_custody', :b, 140000, 140000, 0, :b, :b, NULL, :l, :a, 2, 'json', 'x',"
-            " now(), :d, 'test', '{}', '{}', '[]') RETURNING id"
-        ),
-        {"i": iid, "p": period, "b": bank, "l": liability, "a": amends, "d": AS_OF},
-    ).scalar_one()
-    session.execute(
-        text(
-            "INSERT INTO escrow_statement_line (statement_id, seq, date, type, amount_fen, ref, package_code,"
-            " lessons, months) VALUES (:s, 1, :d1, 'receipt', 140000, 'R-1', 'K1', 20, 2),"
-            " (:s, 2, :d2, 'release', 140000, 'X-1', NULL, NULL, NULL)"
-        ),
-        {"s": sid, "d1": dt.date(2026, 10, 3), "d2": dt.date(2026, 10, 28)},
-    )
-    return int(sid)
+def _statement(period: str, *, liability: int, amends: int | None = None) -> dict[str, Any]:
+    return {
+        "period": period,
+        "mode": "bank_custody",
+        "opening_balance_fen": 1_000_000,
+        "receipts_fen": 140_000,
+        "released_fen": 140_000,
+        "refunds_fen": 0,
+        "closing_balance_fen": 1_000_000,
+        "bank_reported_balance_fen": 1_000_000,
+        "reserve_balance_fen": None,
+        "unearned_liability_fen": liability,
+        "amends": amends,
+        "lines": [
+            {
+                "date": f"{period}-03",
+                "type": "receipt",
+                "amount_fen": 140_000,
+                "ref": "R-1",
+                "package_code": "K1",
+                "lessons": 20,
+                "months": 2,
+            },
+            {"date": f"{period}-28", "type": "release", "amount_fen": 140_000, "ref": "X-1"},
+        ],
+    }
