@@ -121,14 +121,25 @@ FINDING_FIELDS = (
 )
 
 
-def statement_findings(findings: Sequence[Mapping[str, Any]], period: str) -> list[dict[str, Any]]:
+INSTITUTION_RULES = frozenset({"FEE-STATEMENT-MISSING", "FEE-NO-ESCROW"})
+"""Escrow rules about the institution as a whole (a missing month, no account), always part of an answer."""
+
+
+def statement_findings(
+    findings: Sequence[Mapping[str, Any]], period: str, following: str | None = None
+) -> list[dict[str, Any]]:
     """The findings that answer a submission for ``period``, from the institution's open findings after the
-    re-evaluation: the escrow rules, and FEE-PREPAY-CAP only for this statement's lines."""
+    re-evaluation: those about the statement (its period, its lines), a break it causes with the following
+    statement in force (``following``), and the institution-wide escrow ones. Findings about other months
+    are not this statement's answer (they stay in the institution's findings)."""
     out = []
     for f in findings:
-        if f["rule_id"] not in STATEMENT_RULES:
+        rule, subject = f["rule_id"], str(f["subject"])
+        if rule not in STATEMENT_RULES:
             continue
-        if f["rule_id"] == "FEE-PREPAY-CAP" and not str(f["subject"]).startswith(f"{period}/"):
+        about_this = subject == period or subject.startswith(f"{period}/")
+        caused_next = rule == "FEE-BALANCE-BREAK" and following is not None and subject == following
+        if not (about_this or caused_next or rule in INSTITUTION_RULES):
             continue
         d = {k: f.get(k) for k in FINDING_FIELDS}
         if isinstance(d["first_seen_on"], dt.date):

@@ -138,7 +138,9 @@ def submit(
     open_findings = compliance.reevaluate_institution(
         session, institution_id, as_of, holder.actor, now=now, jurisdiction=jurisdiction
     )
-    findings = reconcile.statement_findings(open_findings, s.period)
+    findings = reconcile.statement_findings(
+        open_findings, s.period, following["period"] if following else None
+    )
 
     audit.record(
         session,

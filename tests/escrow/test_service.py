@@ -362,3 +362,23 @@ def test_keys_expire_and_revoke_and_wrong_secrets_are_refused(session: Session) 
         keys.holder_for_key(session, key, NOW)
     with pytest.raises(NotFound):
         keys.issue(session, uscc="91440106MA00000000", now=NOW, actor="test")
+
+
+def test_the_answer_holds_this_statements_findings_not_other_months(session: Session) -> None:
+    h = holder_for(session)
+    july = submit(session, h, statement("2026-07", 0))
+    august = submit(session, h, statement("2026-08", july["closing_balance_fen"]))
+    assert august["reconciliation"]["ok"] is True
+    assert not any(f["rule_id"] == "FEE-BALANCE-BREAK" for f in august["findings"])
+    # correcting July so that August no longer joins it: the break is reported with the correction
+    fix = statement("2026-07", 0, [line("2026-07-02", "receipt", 7)], amends=july["id"])
+    fixed = submit(session, h, fix)
+    found = {(f["rule_id"], f["subject"]) for f in fixed["findings"]}
+    assert ("FEE-BALANCE-BREAK", "2026-08") in found
+    # and October's answer is about October: August's break stays with the institution, not in it
+    october = submit(session, h, statement("2026-10", august["closing_balance_fen"]))
+    assert all(f["subject"] != "2026-08" for f in october["findings"])
+    assert ("FEE-STATEMENT-MISSING", "2026-09") not in {
+        (f["rule_id"], f["subject"]) for f in october["findings"]
+    }
+    assert {f["rule_id"] for f in october["findings"]} <= {"FEE-STATEMENT-MISSING", "FEE-NO-ESCROW"}

@@ -174,7 +174,7 @@ def chart(series: list[dict[str, Any]], width: int = 720, height: int = 260) -> 
     """Polylines for balances per period, scaled into an SVG viewBox (integer fen in, coordinates out)."""
     if not series:
         return None
-    left, right, top, bottom = 90, 16, 12, 40
+    left, right, top, bottom = 90, 40, 12, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [s[k] or 0 for s in series for k, _, _ in CHART_LINES]
     top_value = max(max(values), 1)
