@@ -206,6 +206,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", "institution_id", name=op.f("uq_escrow_statement_id_institution_id")),
     )
     op.create_index(
+        "ix_escrow_statement_institution_id_period",
+        "escrow_statement",
+        ["institution_id", "period"],
+        unique=False,
+    )
+    op.create_index(
         "uq_escrow_statement_original",
         "escrow_statement",
         ["institution_id", "period"],
@@ -379,6 +385,7 @@ def downgrade() -> None:
     op.drop_table("escrow_idempotency")
     op.drop_index(op.f("ix_institution_key_institution_id"), table_name="institution_key")
     op.drop_table("institution_key")
+    op.drop_index("ix_escrow_statement_institution_id_period", table_name="escrow_statement")
     op.drop_index(
         "uq_escrow_statement_original",
         table_name="escrow_statement",

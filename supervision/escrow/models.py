@@ -114,6 +114,7 @@ class EscrowStatement(SQLModel, table=True):
             ["escrow_statement.id", "escrow_statement.institution_id", "escrow_statement.period"],
             name="fk_escrow_statement_amends_same_period",
         ),
+        Index("ix_escrow_statement_institution_id_period", "institution_id", "period"),
         Index(
             "uq_escrow_statement_original",
             "institution_id",
