@@ -90,6 +90,7 @@ def upgrade() -> None:
             ["resolved_run_id"], ["rule_run.id"], name=op.f("fk_finding_resolved_run_id_rule_run")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_finding")),
+        postgresql_with={"fillfactor": 55},
     )
     op.create_index(op.f("ix_finding_institution_id"), "finding", ["institution_id"], unique=False)
     op.create_index(

@@ -30,7 +30,8 @@ def statements_for(session: Session, institution_ids: Sequence[int]) -> dict[int
         return out
     rows = session.execute(text(STATEMENTS_SQL.format(where="s.institution_id = ANY(:ids)")), {"ids": ids})
     for row in rows:
-        out[row.institution_id] = orjson.loads(row.statements)
+        value = row.statements  # json: psycopg hands it over parsed
+        out[row.institution_id] = orjson.loads(value) if isinstance(value, str | bytes) else value
     return out
 
 

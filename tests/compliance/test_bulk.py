@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -21,6 +22,9 @@ from supervision.compliance import facts, queries
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.db import make_engine, migrate
+from supervision.escrow import keys
+from supervision.escrow import service as escrow
+from supervision.escrow.validation import parse_json
 from supervision.registry import demo
 from supervision.registry import queries as registry_queries
 from supervision.registry import service as registry
@@ -62,22 +66,60 @@ def _open(engine: Engine) -> set[tuple[int, str, str, str]]:
         return {tuple(r) for r in rows}  # type: ignore[misc]
 
 
-def test_range_documents_equal_the_registry_documents(scratch: tuple[str, Engine]) -> None:
+def test_range_facts_equal_the_one_institution_facts(scratch: tuple[str, Engine]) -> None:
+    """What a full run reads per range (documents and statements in force) is what the re-evaluation of one
+    institution reads: the registry's documents and ``statements_for``."""
     _, engine = scratch
     with Session(engine) as s:
         extra = [example_document(licence=None, escrow=None), example_document(courses=[], teachers=[])]
         extra.append(example_document(escrow={"mode": None, "bank": None, "account_last4": None}))
-        registry.save_documents(s, [registry.validate(d) for d in extra], actor="test", now=NOW)
+        saved = registry.save_documents(s, [registry.validate(d) for d in extra], actor="test", now=NOW)
+        with_statements = saved.ids[extra[1]["uscc"]]
+        key, _ = keys.issue(s, uscc=extra[1]["uscc"], now=NOW, actor="test")
+        holder = keys.holder_for_key(s, key, NOW)
+        for period in ("2026-09", "2026-10"):
+            parsed = parse_json(orjson.dumps(_statement(period)), AS_OF)
+            answer = escrow.submit(
+                s,
+                holder=holder,
+                parsed=parsed,
+                idempotency_key=period,
+                now=NOW,
+                as_of=AS_OF,
+                jurisdiction="440106",
+            )
+            assert answer.status in (200, 201), answer.body
         ids = queries.institution_ids(s)
         expected = registry_queries.documents_by_id(s, ids)
+        expected_statements = queries.statements_for(s, ids)
         raw = s.connection().connection.driver_connection
-        got = {}
+        got, got_statements = {}, {}
         for lo, hi, _ in compliance.ev.ranges(ids, 97):
-            for iid, doc in raw.execute(facts.RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi}):
-                got[iid] = orjson.loads(doc)
+            for iid, doc, statements in facts.read_range(raw, lo, hi):
+                got[iid] = doc
+                got_statements[iid] = statements
         s.rollback()
     assert len(got) == len(ids) == DEMO + 3
     assert got == expected
+    assert got_statements == expected_statements
+    assert [st["period"] for st in got_statements[with_statements]] == ["2026-09", "2026-10"]
+
+
+def _statement(period: str) -> dict[str, Any]:
+    return {
+        "period": period,
+        "mode": "risk_reserve",
+        "opening_balance_fen": 0,
+        "receipts_fen": 90_000,
+        "released_fen": 0,
+        "refunds_fen": 0,
+        "closing_balance_fen": 90_000,
+        "bank_reported_balance_fen": None,
+        "reserve_balance_fen": 90_000,
+        "unearned_liability_fen": 90_000,
+        "amends": None,
+        "lines": [{"date": f"{period}-05", "type": "receipt", "amount_fen": 90_000, "ref": f"R-{period}"}],
+    }
 
 
 def test_pool_and_in_process_runs_agree(scratch: tuple[str, Engine]) -> None:
