@@ -73,26 +73,22 @@ def publish_lists(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
 
 def rule_run(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
     """The nightly full rule run as of the scheduled date."""
-    import importlib
+    from supervision.compliance import service as compliance
 
-    compliance = importlib.import_module("supervision.compliance.service")
     with session_scope(ctx.engine) as session:
-        run = compliance.run_full(session, as_of(fire_time), actor=ACTOR)
-    return {"as_of": as_of(fire_time).isoformat(), "run": _plain(run)}
+        run = compliance.run_full(
+            session,
+            as_of(fire_time),
+            ACTOR,
+            now=ctx.clock.now(),
+            jurisdiction=ctx.settings.jurisdiction,
+        )
+        return {"as_of": as_of(fire_time).isoformat(), "run": run.id, "institutions": run.institutions}
 
 
 def statement_deadline(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
     """The day after the statement deadline: the rule run reports FEE-STATEMENT-MISSING for late ones."""
     return rule_run(ctx, fire_time)
-
-
-def _plain(value: Any) -> Any:
-    for attr in ("model_dump", "as_dict"):
-        if hasattr(value, attr):
-            return getattr(value, attr)()
-    if isinstance(value, dict | list | str | int | None):
-        return value
-    return str(value)
 
 
 def statement_due_day(settings: Settings, today: dt.date) -> int:
