@@ -22,6 +22,7 @@ run: install
 	$(VENV)/supervision migrate
 	$(VENV)/supervision demo-data --if-empty
 	$(VENV)/supervision users create demo --role admin --display-name 演示管理员 --password demo-password --if-missing
+	$(VENV)/python -m scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
 	$(VENV)/supervision serve
 
 test: install
