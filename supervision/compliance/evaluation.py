@@ -147,6 +147,21 @@ def ranges(ids: Sequence[int], size: int) -> list[Range]:
     return out
 
 
+class Uncovered:
+    """The calendar dates a range met that the calendar data does not cover. Institutions with a course in
+    the same term report the same set (the engine memoises it per date), so each distinct set is merged once.
+    """
+
+    def __init__(self) -> None:
+        self.dates: set[dt.date] = set()
+        self._seen: set[frozenset[dt.date]] = set()
+
+    def add(self, dates: frozenset[dt.date]) -> None:
+        if dates and dates not in self._seen:
+            self._seen.add(dates)
+            self.dates |= dates
+
+
 @dataclass
 class StageBatch:
     """What a full run keeps of one range: the findings as COPY text, and counts."""
@@ -155,22 +170,21 @@ class StageBatch:
     institutions: int
     copy: bytes
     produced: Counter[str]
-    uncovered: set[str]
+    uncovered: set[dt.date]
 
 
 def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int) -> StageBatch:
     lines: list[str] = []
     n = 0
     produced: Counter[str] = Counter()
-    uncovered: set[str] = set()
+    uncovered = Uncovered()
     for iid, doc, statements in read_range(conn, lo, hi):
         n += 1
         evaluation = ctx.evaluate(doc, statements)
         if evaluation.findings:
             lines += copy_lines(iid, evaluation, produced)
-        if evaluation.uncovered_dates:
-            uncovered.update(d.isoformat() for d in evaluation.uncovered_dates)
-    return StageBatch(hi, n, "".join(lines).encode(), produced, uncovered)
+        uncovered.add(evaluation.uncovered_dates)
+    return StageBatch(hi, n, "".join(lines).encode(), produced, uncovered.dates)
 
 
 @dataclass
@@ -206,7 +220,7 @@ class DiffBatch:
     hi: int
     institutions: int
     rules: dict[str, RuleDiff]
-    uncovered: set[str]
+    uncovered: set[dt.date]
 
 
 def _by_rule(evaluation: Evaluation) -> dict[str, list[Any]]:
@@ -220,13 +234,13 @@ def diff_range(
     conn: psycopg.Connection[Any], current: Context, candidate: Context, lo: int, hi: int, examples: int
 ) -> DiffBatch:
     rules: dict[str, RuleDiff] = {}
-    uncovered: set[str] = set()
+    uncovered = Uncovered()
     n = 0
     for _iid, doc, statements in read_range(conn, lo, hi):
         n += 1
         now = current.evaluate(doc, statements)
         then = candidate.evaluate(doc, statements)
-        uncovered.update(d.isoformat() for d in then.uncovered_dates)
+        uncovered.add(then.uncovered_dates)
         a, b = _by_rule(now), _by_rule(then)
         for rule_id in a.keys() | b.keys():
             d = rules.setdefault(rule_id, RuleDiff())
@@ -246,7 +260,7 @@ def diff_range(
                 d.newly_pass += 1
                 if len(d.pass_examples) < examples:
                     d.pass_examples.append(ex)
-    return DiffBatch(hi, n, rules, uncovered)
+    return DiffBatch(hi, n, rules, uncovered.dates)
 
 
 # ------------------------------------------------------------------------------------------ the worker pool

@@ -170,7 +170,7 @@ def run_full(
             cp.write_row((iid,))
 
     produced: Counter[str] = Counter()
-    uncovered: set[str] = set()
+    uncovered: set[dt.date] = set()
 
     def keep(batch: ev.StageBatch | ev.DiffBatch, r: ev.Range) -> None:
         assert isinstance(batch, ev.StageBatch)
@@ -217,7 +217,7 @@ def run_full(
         "evaluate": round((evaluated_at - clock) * 1000),
         "write": round((time.perf_counter() - evaluated_at) * 1000),
     }
-    run.uncovered_dates = sorted(uncovered)
+    run.uncovered_dates = sorted(d.isoformat() for d in uncovered)
     run.duration_ms = round(elapsed * 1000)
     run.finished_at = started + dt.timedelta(seconds=elapsed)
     _audit_run(session, run)
@@ -467,7 +467,7 @@ def dry_run(
     if n_workers == 0:
         session.execute(text("SET LOCAL jit = off"))
     rules: dict[str, ev.RuleDiff] = {}
-    uncovered: set[str] = set()
+    uncovered: set[dt.date] = set()
     count = 0
 
     def keep(batch: ev.StageBatch | ev.DiffBatch, r: ev.Range) -> None:
@@ -515,7 +515,7 @@ def dry_run(
         duration_ms=round((time.perf_counter() - started) * 1000),
         parameter_changes=_parameter_changes(current, candidate),
         rules=rows,
-        uncovered_dates=sorted(uncovered),
+        uncovered_dates=sorted(d.isoformat() for d in uncovered),
     )
 
 
