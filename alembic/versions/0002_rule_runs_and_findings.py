@@ -100,13 +100,16 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("status = 'open'"),
     )
-    op.create_index("ix_finding_status_rule_id", "finding", ["status", "rule_id"], unique=False)
-    op.create_index("ix_finding_status_severity", "finding", ["status", "severity"], unique=False)
+    op.create_index(
+        "ix_finding_list",
+        "finding",
+        ["status", "severity", "rule_id", "institution_id", "subject", "id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_finding_status_severity", table_name="finding")
-    op.drop_index("ix_finding_status_rule_id", table_name="finding")
+    op.drop_index("ix_finding_list", table_name="finding")
     op.drop_index("uq_finding_open", table_name="finding", postgresql_where=sa.text("status = 'open'"))
     op.drop_index(op.f("ix_finding_institution_id"), table_name="finding")
     op.drop_table("finding")

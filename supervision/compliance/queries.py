@@ -199,8 +199,10 @@ _FINDING_COLUMNS = (
 _FINDING_SELECT = (
     f"SELECT {_FINDING_COLUMNS}, f.trace FROM finding f JOIN institution i ON i.id = f.institution_id"
 )
-_SEVERITY_RANK = "array_position(ARRAY['critical','major','minor','notice'], f.severity)"
-_ORDER = f"{_SEVERITY_RANK}, f.rule_id, i.uscc, f.subject, f.id"
+# Severities sort alphabetically in their order of gravity (critical < major < minor < notice), so one index
+# (ix_finding_list: status, severity, rule_id, institution_id, subject, id) gives pages in this order.
+_ORDER = "f.severity, f.rule_id, f.institution_id, f.subject, f.id"
+_SEVERITIES = "ARRAY['critical','major','minor','notice']"
 
 
 def search_findings(
@@ -227,13 +229,13 @@ def search_findings(
             where.append(f"{column} = :{key}")
             params[key] = value
     if uscc:
-        where.append("i.uscc = :uscc")
+        where.append("f.institution_id = (SELECT id FROM institution WHERE uscc = :uscc)")
         params["uscc"] = uscc.upper()
+    if rule and not severity:
+        where.append(f"f.severity = ANY({_SEVERITIES})")  # lets the list index reach rule_id, its 3rd column
     cond = " AND ".join(where)
-    total = session.execute(
-        text(f"SELECT count(*) FROM finding f JOIN institution i ON i.id = f.institution_id WHERE {cond}"),
-        params,
-    ).scalar_one()
+    counted = "finding f JOIN institution i ON i.id = f.institution_id" if grid else "finding f"
+    total = session.execute(text(f"SELECT count(*) FROM {counted} WHERE {cond}"), params).scalar_one()
     rows = session.execute(
         text(
             f"SELECT {_FINDING_COLUMNS} FROM finding f JOIN institution i ON i.id = f.institution_id"
