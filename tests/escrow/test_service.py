@@ -333,7 +333,7 @@ def test_acceptance_and_keys_are_audited_without_secrets(session: Session) -> No
     rows = session.execute(
         text(
             "SELECT action, entity, entity_key, actor, after::text AS after FROM audit_log"
-            " WHERE entity_key IN (:k, :s) ORDER BY id"
+            " WHERE (entity, entity_key) IN (('institution_key', :k), ('escrow_statement', :s)) ORDER BY id"
         ),
         {"k": row.public_id, "s": str(answer["id"])},
     ).all()
