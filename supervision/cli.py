@@ -511,7 +511,8 @@ def rules_run(
     err.print(table)
     t = run.counts["totals"]
     err.print(
-        f"run {run.id} as of {day}: {run.institutions} institutions in {(run.duration_ms or 0) / 1000:.1f} s; "
+        f"run {run.id} as of {day}: {run.institutions} institutions"
+        f" in {(run.duration_ms or 0) / 1000:.1f} s; "
         f"{t['produced']} findings ({t['opened']} new, {t['refreshed']} updated, "
         f"{t['unchanged']} unchanged), {t['resolved']} resolved"
     )
