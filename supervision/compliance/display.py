@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.text import MODE_ZH, STAGE_ZH, yuan
+from rules.text import CATEGORY_ZH, MODE_ZH, STAGE_ZH, WEEKDAY_ZH, yuan
 
 SEVERITY_ZH = {"critical": "严重", "major": "较重", "minor": "一般", "notice": "提示"}
 STATUS_ZH = {"open": "未解决", "resolved": "已解决"}
@@ -34,8 +34,27 @@ PARAMETER_ZH = {
 }
 
 
+ENUM_ZH: dict[str, dict[str, str]] = {
+    "mode": {**MODE_ZH, "bank_custody": "银行托管", "risk_reserve": "风险保证金"},
+    "category": CATEGORY_ZH,
+    "nature": {"non_profit": "非营利性", "for_profit": "营利性"},
+    "status": {
+        "operating": "正常办学",
+        "suspended": "停业或暂扣",
+        "closed": "已注销",
+        "valid": "有效",
+        "revoked": "已吊销",
+    },
+}
+"""Field name (last part of a fact's path) → code → Chinese, for facts that hold a code."""
+
+
 def value_zh(value: Any, name: str = "") -> str:
-    """A fact or parameter value as a person reads it."""
+    """A fact or parameter value as a person reads it; ``name`` is the field or parameter it belongs to."""
+    if isinstance(value, str) and name in ENUM_ZH and value in ENUM_ZH[name]:
+        return f"{ENUM_ZH[name][value]}（{value}）"
+    if name == "weekday" and isinstance(value, int) and 1 <= value <= 7:
+        return WEEKDAY_ZH[value]
     if value is None:
         return "（无）"
     if isinstance(value, bool):
