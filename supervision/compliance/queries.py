@@ -142,6 +142,16 @@ FINDINGS_LOCK = 0x5EC0_F1D0
 of one institution (shared), so that a full run never writes facts older than a re-evaluation's."""
 
 
+FULL_RUN_LOCK = 0x5EC0_F1D1
+"""Held by a full run for its whole transaction: one full run at a time."""
+
+
+def try_lock_full_run(session: Session) -> bool:
+    return bool(
+        session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": FULL_RUN_LOCK}).scalar_one()
+    )
+
+
 def claim_full_run_id(session: Session) -> int:
     """The id of a new full run, drawn while no re-evaluation of one institution is in flight: every one that
     read its facts earlier has committed (so the run's readers see it), and every later one gets a higher run

@@ -32,7 +32,7 @@ from supervision.compliance import evaluation as ev
 from supervision.compliance.models import RuleRun
 from supervision.core import audit
 from supervision.core.clock import SystemClock
-from supervision.core.errors import Invalid, NotFound, Problem
+from supervision.core.errors import Conflict, Invalid, NotFound, Problem
 from supervision.registry import queries as registry_queries
 from supervision.registry import service as registry
 from supervision.settings import get_settings
@@ -138,13 +138,18 @@ def run_full(
 
     Findings produced and still open are left alone when unchanged (first-seen date kept), rewritten when
     their message or trace changed, opened when new; open findings not produced are resolved by this run.
-    An institution re-evaluated on its own while the run was going keeps that fresher result.
+    An institution re-evaluated on its own while the run was going keeps that fresher result. One full run
+    at a time: a second one raises :class:`Conflict` (``run_in_progress``) at once.
     """
     jurisdiction = _jurisdiction(jurisdiction)
     started = _now(now)
     clock = time.perf_counter()
     ctx = ev.context(jurisdiction, as_of)
 
+    if not queries.try_lock_full_run(session):
+        raise Conflict(
+            "a full rule run is already in progress; try again when it has finished", "run_in_progress"
+        )
     run_id = queries.claim_full_run_id(session)
     run = RuleRun(
         id=run_id,
@@ -287,6 +292,13 @@ def reevaluate_institution(
     _audit_run(session, run)
     session.flush()
     return queries.open_findings_of(session, institution_id)
+
+
+def hold_findings(session: Session) -> None:
+    """Wait for a full run that is writing its findings, and keep the next one from writing until this
+    transaction ends. Taken before deleting an institution, so that a run never inserts findings for an
+    institution deleted under it."""
+    queries.lock_findings(session, shared=True)
 
 
 def reevaluate_uscc(

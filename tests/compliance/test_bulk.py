@@ -21,6 +21,7 @@ from sqlmodel import Session
 from supervision.compliance import facts, queries
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
+from supervision.core.errors import Conflict
 from supervision.db import make_engine, migrate
 from supervision.escrow import keys
 from supervision.escrow import service as escrow
@@ -178,6 +179,19 @@ def test_a_reevaluation_during_a_full_run_is_not_overwritten(scratch: tuple[str,
     assert run.institutions == registered - 1  # every institution but the one re-evaluated meanwhile
     assert ("LIC-EXPIRED", "resolved") in _statuses(engine, iid)
     assert ("LIC-EXPIRED", "open") not in _statuses(engine, iid)
+
+
+def test_one_full_run_at_a_time(scratch: tuple[str, Engine]) -> None:
+    _, engine = scratch
+    with Session(engine) as first, Session(engine) as second:
+        compliance.run_full(first, AS_OF, "test", now=NOW, workers=0)
+        with pytest.raises(Conflict) as caught:
+            compliance.run_full(second, AS_OF, "test", now=NOW, workers=0)
+        assert caught.value.code == "run_in_progress"
+        first.rollback()
+        second.rollback()
+        compliance.run_full(second, AS_OF, "test", now=NOW, workers=0)  # the first one is over
+        second.rollback()
 
 
 def _statuses(engine: Engine, iid: int) -> set[tuple[str, str]]:

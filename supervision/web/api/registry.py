@@ -75,4 +75,5 @@ def replace(
 
 @router.delete("/{uscc}", status_code=204, responses=ERRORS)
 def delete(uscc: str, user: Staff, session: DbSession, clock: ClockDep) -> None:
+    compliance.hold_findings(session)
     registry.delete(session, uscc, actor=actor(user), now=clock.now())
