@@ -35,11 +35,22 @@ def statements_for(session: Session, institution_ids: Sequence[int]) -> dict[int
     return out
 
 
-def institution_ids(session: Session) -> list[int]:
-    """Every institution id, ascending: the scope of a full run and the boundaries of its batches."""
+def raw_connection(session: Session) -> Any:
+    """The psycopg connection under the session (COPY, and the facts read on it when not pooled)."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cur:
+    return raw
+
+
+def no_jit(session: Session) -> None:
+    """No JIT compilation for the rest of the transaction: the documents' query is costed high but runs in
+    tens of milliseconds per range; compiling it took longer than running it."""
+    session.execute(text("SET LOCAL jit = off"))
+
+
+def institution_ids(session: Session) -> list[int]:
+    """Every institution id, ascending: the scope of a full run and the boundaries of its batches."""
+    with raw_connection(session).cursor() as cur:
         cur.execute("SELECT id FROM institution ORDER BY id")
         return [r[0] for r in cur.fetchall()]
 
@@ -74,6 +85,46 @@ CREATE_STAGE = [
     "CREATE TEMP TABLE run_scope (institution_id bigint PRIMARY KEY) ON COMMIT DROP",
 ]
 """A full run's scratch tables: the findings it produced (COPYed in) and the institutions it evaluated."""
+
+
+def create_stage(session: Session, ids: Sequence[int]) -> None:
+    """A full run's scratch tables, the run's scope (``ids``) copied in."""
+    no_jit(session)
+    for stmt in CREATE_STAGE:
+        session.execute(text(stmt))
+    with (
+        raw_connection(session).cursor() as cur,
+        cur.copy("COPY run_scope (institution_id) FROM STDIN") as cp,
+    ):
+        cp.write("".join(f"{i}\n" for i in ids).encode())
+
+
+def stage_findings(session: Session, copy_text: bytes) -> None:
+    """Add findings (``STAGE_NAMES`` columns, COPY text format) to the stage."""
+    if copy_text:
+        with (
+            raw_connection(session).cursor() as cur,
+            cur.copy(f"COPY finding_stage ({STAGE_NAMES}) FROM STDIN") as cp,
+        ):
+            cp.write(copy_text)
+
+
+def analyze_stage(session: Session) -> None:
+    """Statistics for the scratch tables (temporary tables are not analysed automatically)."""
+    session.execute(text("ANALYZE finding_stage"))
+    session.execute(text("ANALYZE run_scope"))
+
+
+def staged_by_rule(session: Session) -> dict[str, int]:
+    """Staged findings per rule, of the institutions still in scope."""
+    rows = session.execute(
+        text(
+            "SELECT rule_id, count(*) AS n FROM finding_stage"
+            " WHERE institution_id IN (SELECT institution_id FROM run_scope) GROUP BY rule_id"
+        )
+    )
+    return {r.rule_id: r.n for r in rows}
+
 
 BULK_STAGE = "finding_stage"
 BULK_SCOPE = "SELECT institution_id FROM run_scope"

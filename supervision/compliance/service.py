@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -54,9 +53,7 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 def _raw(session: Session) -> Any:
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    return raw
+    return queries.raw_connection(session)
 
 
 def _dsn(session: Session) -> str:
@@ -165,26 +162,15 @@ def run_full(
     session.flush()
     assert run.id is not None
 
-    raw = _raw(session)
-    session.execute(text("SET LOCAL jit = off"))
-    for stmt in queries.CREATE_STAGE:
-        session.execute(text(stmt))
     ids = queries.institution_ids(session)
-    with raw.cursor() as cur, cur.copy("COPY run_scope (institution_id) FROM STDIN") as cp:
-        for iid in ids:
-            cp.write_row((iid,))
+    queries.create_stage(session, ids)
 
     produced: Counter[str] = Counter()
     uncovered: set[dt.date] = set()
 
     def keep(batch: ev.StageBatch | ev.DiffBatch, r: ev.Range) -> None:
         assert isinstance(batch, ev.StageBatch)
-        if batch.copy:
-            with (
-                raw.cursor() as cur,
-                cur.copy(f"COPY finding_stage ({queries.STAGE_NAMES}) FROM STDIN") as cp,
-            ):
-                cp.write(batch.copy)
+        queries.stage_findings(session, batch.copy)
         produced.update(batch.produced)
         uncovered.update(batch.uncovered)
         if progress:
@@ -192,25 +178,15 @@ def run_full(
 
     job = ev.Job(_dsn(session), jurisdiction, as_of, "stage")
     n_workers = _workers(workers, len(ids))
-    ev.evaluate_ranges(job, ev.ranges(ids, batch_size), workers=n_workers, local=raw, on_result=keep)
+    todo = ev.ranges(ids, batch_size)
+    ev.evaluate_ranges(job, todo, workers=n_workers, local=_raw(session), on_result=keep)
 
     evaluated_at = time.perf_counter()
-    session.execute(text("ANALYZE finding_stage"))
-    session.execute(text("ANALYZE run_scope"))
+    queries.analyze_stage(session)
     queries.lock_findings(session, shared=False)  # until commit: re-evaluations wait for the write
     evaluated = queries.drop_stale_scope(session, run.id)
     if evaluated != len(ids):
-        produced = Counter(
-            {
-                r.rule_id: r.n
-                for r in session.execute(
-                    text(
-                        "SELECT rule_id, count(*) AS n FROM finding_stage g"
-                        " WHERE g.institution_id IN (SELECT institution_id FROM run_scope) GROUP BY rule_id"
-                    )
-                )
-            }
-        )
+        produced = Counter(queries.staged_by_rule(session))
     changes = queries.apply_lifecycle(
         session, stage=queries.BULK_STAGE, scope=queries.BULK_SCOPE, run_id=run.id, as_of=as_of, params={}
     )
@@ -477,7 +453,7 @@ def dry_run(
     n_workers = _workers(workers, len(ids))
     raw = _raw(session)
     if n_workers == 0:
-        session.execute(text("SET LOCAL jit = off"))
+        queries.no_jit(session)
     rules: dict[str, ev.RuleDiff] = {}
     uncovered: set[dt.date] = set()
     count = 0
