@@ -16,12 +16,17 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from supervision.core import audit
 from supervision.core.audit import request_id_var
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem, problems_from_pydantic
 from supervision.registry import queries
 from supervision.registry.schemas import PATTERN_HINTS, InstitutionDoc
+
+KEPT_HISTORY_SQLSTATES = {"23503", "42501"}
+"""Foreign-key violation, or an append-only table refusing the cascade."""
 
 
 def canonical(doc: dict[str, Any]) -> bytes:
@@ -337,10 +342,23 @@ def save_one(
 
 
 def delete(session: Session, uscc: str, *, actor: str, now: dt.datetime) -> None:
-    before = get(session, uscc)
-    session.execute(text("DELETE FROM institution WHERE uscc = :u"), {"u": uscc})
-    from supervision.core import audit
+    """Remove an institution registered by mistake.
 
+    One with history that must be kept (escrow statements, decisions) cannot be deleted: the append-only
+    tables refuse, and the answer is a 409 saying to close it instead.
+    """
+    before = get(session, uscc)
+    try:
+        with session.begin_nested():
+            session.execute(text("DELETE FROM institution WHERE uscc = :u"), {"u": uscc})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in KEPT_HISTORY_SQLSTATES:
+            raise
+        raise Conflict(
+            f"{uscc} has records that are kept for good (statements, ledger, decisions); "
+            "set its status to closed instead of deleting it",
+            "has_history",
+        ) from None
     audit.record(
         session,
         at=now,

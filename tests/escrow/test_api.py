@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from tests.conftest import LiveServer
 from tests.escrow.conftest import Institution, stored_counts
-from tests.escrow.helpers import idem, line, statement, summary_form, to_csv
+from tests.escrow.helpers import idem, institution_with_key, line, statement, summary_form, to_csv
 
 NewInstitution = Callable[..., Institution]
 
@@ -212,3 +212,18 @@ def test_the_openapi_schema_documents_the_escrow_routes_and_their_errors(http: h
     csv = spec["paths"]["/api/v1/escrow/statements/csv"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "text/csv"} <= set(csv)
     assert json.dumps(spec)  # serialisable
+
+
+def test_an_institution_with_statements_cannot_be_deleted(staff: httpx.Client, engine: Engine) -> None:
+    doc, key = institution_with_key(engine)
+    r = staff.post(
+        "/api/v1/escrow/statements",
+        json=statement("2026-10"),
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": idem()},
+    )
+    assert r.status_code == 201, r.text
+    staff_headers = {"Authorization": staff.headers["Authorization"]}
+    r = staff.delete(f"/api/v1/institutions/{doc['uscc']}", headers=staff_headers)
+    assert r.status_code == 409
+    assert r.json()["error"] == "has_history"
+    assert staff.get(f"/api/v1/institutions/{doc['uscc']}").status_code == 200
