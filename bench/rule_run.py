@@ -165,10 +165,12 @@ def ms(values: list[float]) -> str:
 def describe(label: str, seconds: float, run: Any, n: int) -> None:
     t = run.counts["totals"]
     timings = run.counts.get("timings_ms", {})
-    evaluate, write = timings.get("evaluate", 0) / 1000, timings.get("write", 0) / 1000
+    evaluate = timings.get("evaluate", 0) / 1000
+    write = sum(v for k, v in timings.items() if k != "evaluate") / 1000
+    steps = ", ".join(f"{k} {v / 1000:.1f}" for k, v in timings.items() if k != "evaluate")
     print(
-        f"{label}: {seconds:.2f} s ({n / seconds:,.0f} inst/s)  evaluate {evaluate:.1f} s"
-        f" + write {write:.1f} s;"
+        f"{label}: {seconds:.2f} s ({n / seconds:,.0f} inst/s)  read+evaluate+stage {evaluate:.1f} s"
+        f" + write {write:.1f} s ({steps});"
         f" findings {t['produced']:,}: opened {t['opened']:,}, refreshed {t['refreshed']:,},"
         f" unchanged {t['unchanged']:,}, resolved {t['resolved']:,}"
     )

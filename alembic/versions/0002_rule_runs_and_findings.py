@@ -102,15 +102,16 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'open'"),
     )
     op.create_index(
-        "ix_finding_list",
+        "ix_finding_open_list",
         "finding",
-        ["status", "severity", "rule_id", "institution_id", "subject", "id"],
+        ["severity", "rule_id", "id"],
         unique=False,
+        postgresql_where=sa.text("status = 'open'"),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_finding_list", table_name="finding")
+    op.drop_index("ix_finding_open_list", table_name="finding", postgresql_where=sa.text("status = 'open'"))
     op.drop_index("uq_finding_open", table_name="finding", postgresql_where=sa.text("status = 'open'"))
     op.drop_index(op.f("ix_finding_institution_id"), table_name="finding")
     op.drop_table("finding")

@@ -88,7 +88,7 @@ class Finding(SQLModel, table=True):
         CheckConstraint(
             "(status = 'open') = (resolved_on IS NULL AND resolved_run_id IS NULL)", name="resolution"
         ),
-        Index("ix_finding_list", "status", "severity", "rule_id", "institution_id", "subject", "id"),
+        Index("ix_finding_open_list", "severity", "rule_id", "id", postgresql_where=text("status = 'open'")),
         # Room in each page for a new version of most of its rows: a nightly run rewrites the findings whose
         # message names the date, and with the room those rewrites stay in the page (HOT: no index writes).
         {"postgresql_with": {"fillfactor": FILLFACTOR}},

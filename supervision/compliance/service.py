@@ -62,6 +62,10 @@ def _dsn(session: Session) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _ms(since: float) -> int:
+    return round((time.perf_counter() - since) * 1000)
+
+
 def _workers(workers: int | None, count: int) -> int:
     if workers is not None:
         return max(workers, 0)
@@ -181,23 +185,32 @@ def run_full(
     todo = ev.ranges(ids, batch_size)
     ev.evaluate_ranges(job, todo, workers=n_workers, local=_raw(session), on_result=keep)
 
-    evaluated_at = time.perf_counter()
+    timings = {"evaluate": _ms(clock)}
+    step = time.perf_counter()
     queries.analyze_stage(session)
+    timings["analyze"] = _ms(step)
+    step = time.perf_counter()
     queries.lock_findings(session, shared=False)  # until commit: re-evaluations wait for the write
+    timings["lock"] = _ms(step)
+    step = time.perf_counter()
     evaluated = queries.drop_stale_scope(session, run.id)
     if evaluated != len(ids):
         produced = Counter(queries.staged_by_rule(session))
+    timings["scope"] = _ms(step)
     changes = queries.apply_lifecycle(
-        session, stage=queries.BULK_STAGE, scope=queries.BULK_SCOPE, run_id=run.id, as_of=as_of, params={}
+        session,
+        stage=queries.BULK_STAGE,
+        scope=queries.BULK_SCOPE,
+        run_id=run.id,
+        as_of=as_of,
+        params={},
+        timings=timings,
     )
     elapsed = time.perf_counter() - clock
     run.institutions = evaluated
     run.counts = _totals(produced, changes)
     run.counts["workers"] = n_workers
-    run.counts["timings_ms"] = {
-        "evaluate": round((evaluated_at - clock) * 1000),
-        "write": round((time.perf_counter() - evaluated_at) * 1000),
-    }
+    run.counts["timings_ms"] = timings
     run.uncovered_dates = sorted(d.isoformat() for d in uncovered)
     run.duration_ms = round(elapsed * 1000)
     run.finished_at = started + dt.timedelta(seconds=elapsed)
