@@ -24,7 +24,12 @@ def page(request: Request, name: str, context: dict[str, Any], status_code: int 
     response = render(
         request,
         name,
-        {**context, "lang": lang, "toggle_url": toggle_url(request, lang)},
+        {
+            **context,
+            **i18n.helpers(lang, context.get("rules")),
+            "lang": lang,
+            "toggle_url": toggle_url(request, lang),
+        },
         status_code=status_code,
     )
     asked = request.query_params.get("lang")

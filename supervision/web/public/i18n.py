@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Request
 from jinja2 import pass_context
+from markupsafe import Markup
 
 from supervision.web.templating import templates
 
@@ -163,6 +164,57 @@ def _why(ctx: Any, code: str) -> str:
 def _pick(ctx: Any, zh: str, en: str) -> str:
     """The Chinese or English one of two texts (catalogue fields come in both)."""
     return en if ctx.get("lang", ZH) == EN else zh
+
+
+def helpers(lang: str, rules: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """Plain functions bound to the page's language (and rule catalogue), passed in the page's context: much
+    cheaper for Jinja to call than context-reading globals or macros on the most requested pages."""
+    en = lang == EN
+    table = EN_TEXT if en else {}
+    catalogue = rules or {}
+
+    def gettext(text: str, **values: Any) -> str:
+        out = table.get(text, text)
+        return out.format(**values) if values else out
+
+    def label(group: str, key: str | None) -> str:
+        return label_for(lang, group, key)
+
+    def pick(zh: str, en_text: str) -> str:
+        return en_text if en else zh
+
+    def title(rule_id: str) -> str:
+        r = catalogue.get(rule_id)
+        return (r["title_en"] if en else r["title_zh"]) if r else rule_id
+
+    def rule_titles(ids: list[str]) -> str:
+        return ("; " if en else "、").join(title(i) for i in ids)
+
+    def reason_text(reason: str | None) -> str:
+        if not reason:
+            return "—"
+        from supervision.lists.service import parse_reason
+
+        parts = []
+        for ids, ref in parse_reason(reason):
+            text = rule_titles(ids)
+            if ref:
+                text += f" ({gettext('决定')} {ref})" if en else f"（决定 {ref}）"
+            parts.append(text)
+        return ("; " if en else "；").join(parts)
+
+    def badge(kind: str) -> Markup:
+        return Markup('<span class="badge badge-{}">{}</span>').format(kind, label("list", kind))
+
+    return {
+        "_": gettext,
+        "label": label,
+        "pick": pick,
+        "why": lambda code: why_text(lang, code, catalogue),
+        "rule_titles": rule_titles,
+        "reason_text": reason_text,
+        "badge": badge,
+    }
 
 
 def install() -> None:
