@@ -217,6 +217,13 @@ def helpers(lang: str, rules: dict[str, dict[str, Any]] | None) -> dict[str, Any
     }
 
 
+def shanghai_time(instant: Any) -> str:
+    """An instant as Beijing time, ``YYYY-MM-DD HH:MM`` (what parents read the clock in)."""
+    from supervision.core.clock import SHANGHAI
+
+    return str(instant.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"))
+
+
 def install() -> None:
     from supervision.web.public.i18n_en import EN as table
 
@@ -226,6 +233,7 @@ def install() -> None:
     g["label"] = _label
     g["why"] = _why
     g["pick"] = _pick
+    templates.env.filters["shanghai"] = shanghai_time
 
 
 install()

@@ -106,6 +106,7 @@ EN: dict[str, str] = {
     "第{seq}期": "Edition {seq}",
     "名单日期": "List date",
     "发布时间": "Published",
+    "北京时间": "Beijing time",
     "机构数": "Institutions",
     "上一期 SHA-256": "Previous edition's SHA-256",
     "无（首期）": "none (first edition)",
