@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import text
@@ -17,13 +16,6 @@ LEFT JOIN decision p ON p.id = d.lifts_id
 LEFT JOIN decision l ON l.lifts_id = d.id
 """
 
-# Decisions in force on :as_of: started, not past their end, not lifted by then.
-ACTIVE_SQL = """
-SELECT d.* FROM decision d
-WHERE d.kind <> 'lift' AND d.effective_from <= :as_of AND (d.until IS NULL OR d.until >= :as_of)
-  AND NOT EXISTS (SELECT 1 FROM decision l WHERE l.lifts_id = d.id AND l.effective_from <= :as_of)
-"""
-
 
 def by_reference(session: Session, reference: str) -> dict[str, Any] | None:
     row = session.execute(text(_DECISION_SQL + " WHERE d.reference = :r"), {"r": reference}).first()
@@ -33,13 +25,6 @@ def by_reference(session: Session, reference: str) -> dict[str, Any] | None:
 def by_id(session: Session, decision_id: int) -> dict[str, Any] | None:
     row = session.execute(text(_DECISION_SQL + " WHERE d.id = :i"), {"i": decision_id}).first()
     return dict(row._mapping) if row else None
-
-
-def for_institution(session: Session, uscc: str) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(_DECISION_SQL + " WHERE d.uscc = :u ORDER BY d.effective_from DESC, d.id DESC"), {"u": uscc}
-    )
-    return [dict(r._mapping) for r in rows]
 
 
 def search(
@@ -65,14 +50,6 @@ def search(
     return total, [dict(r._mapping) for r in rows]
 
 
-def active(session: Session, uscc: str, as_of: dt.date, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(ACTIVE_SQL + " AND d.uscc = :u AND d.kind = ANY(:k) ORDER BY d.effective_from, d.id"),
-        {"as_of": as_of, "u": uscc, "k": list(kinds)},
-    )
-    return [dict(r._mapping) for r in rows]
-
-
 def complaint(session: Session, reference: str) -> dict[str, Any] | None:
     row = session.execute(
         text(
@@ -82,15 +59,3 @@ def complaint(session: Session, reference: str) -> dict[str, Any] | None:
         {"r": reference},
     ).first()
     return dict(row._mapping) if row else None
-
-
-def complaints(session: Session, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-    total = session.execute(text("SELECT count(*) FROM complaint")).scalar_one()
-    rows = session.execute(
-        text(
-            "SELECT reference, uscc, institution_name, text, contact, created_at FROM complaint"
-            " ORDER BY created_at DESC, id DESC LIMIT :n OFFSET :o"
-        ),
-        {"n": limit, "o": offset},
-    )
-    return total, [dict(r._mapping) for r in rows]

@@ -246,36 +246,3 @@ def changes(
         {"e": edition_id, "n": limit, "o": offset},
     )
     return total, [dict(r._mapping) for r in rows]
-
-
-def history(session: Session, uscc: str) -> list[dict[str, Any]]:
-    """Every published edition an institution appears in, newest first."""
-    rows = session.execute(
-        text(
-            "SELECT ed.kind, ed.seq, ed.as_of, e.reason, e.since FROM list_entry e"
-            " JOIN list_edition ed ON ed.id = e.edition_id"
-            " WHERE e.uscc = :u AND ed.status = 'published' ORDER BY ed.as_of DESC, ed.kind"
-        ),
-        {"u": uscc},
-    )
-    return [dict(r._mapping) for r in rows]
-
-
-def current_status(session: Session, usccs: list[str]) -> dict[str, dict[str, Any]]:
-    """uscc → its entry (kind, reason, since) in the latest edition of each list, for those on one."""
-    if not usccs:
-        return {}
-    rows = session.execute(
-        text(
-            """
-            WITH latest AS (
-              SELECT DISTINCT ON (kind) id, kind, seq, as_of FROM list_edition WHERE status = 'published'
-              ORDER BY kind, seq DESC
-            )
-            SELECT e.uscc, l.kind, l.seq, l.as_of, e.reason, e.since FROM latest l
-            JOIN list_entry e ON e.edition_id = l.id AND e.uscc = ANY(:u)
-            """
-        ),
-        {"u": usccs},
-    )
-    return {r.uscc: dict(r._mapping) for r in rows}
