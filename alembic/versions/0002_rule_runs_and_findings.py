@@ -76,19 +76,10 @@ def upgrade() -> None:
             name=op.f("ck_finding_resolution"),
         ),
         sa.ForeignKeyConstraint(
-            ["first_run_id"], ["rule_run.id"], name=op.f("fk_finding_first_run_id_rule_run")
-        ),
-        sa.ForeignKeyConstraint(
             ["institution_id"],
             ["institution.id"],
             name=op.f("fk_finding_institution_id_institution"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["updated_run_id"], ["rule_run.id"], name=op.f("fk_finding_updated_run_id_rule_run")
-        ),
-        sa.ForeignKeyConstraint(
-            ["resolved_run_id"], ["rule_run.id"], name=op.f("fk_finding_resolved_run_id_rule_run")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_finding")),
         postgresql_with={"fillfactor": 55},

@@ -111,7 +111,9 @@ class Finding(SQLModel, table=True):
     digest: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_column=Column(Text, nullable=False))
     first_seen_on: dt.date = Field(sa_column=Column(Date, nullable=False))
-    first_run_id: int = Field(sa_column=Column(BigInteger, ForeignKey("rule_run.id"), nullable=False))
-    updated_run_id: int = Field(sa_column=Column(BigInteger, ForeignKey("rule_run.id"), nullable=False))
+    # The run ids have no foreign keys: runs are never deleted, every id written is that of the run writing
+    # it, and a per-row check of three keys cost a full run as much as writing the findings themselves.
+    first_run_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_run_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     resolved_on: dt.date | None = Field(default=None, sa_column=Column(Date))
-    resolved_run_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("rule_run.id")))
+    resolved_run_id: int | None = Field(default=None, sa_column=Column(BigInteger))
