@@ -162,6 +162,21 @@ class Uncovered:
             self.dates |= dates
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM on Linux: since it started its program, unlike
+    ``ru_maxrss``, which a spawned worker inherits from the moment it was forked)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @dataclass
 class StageBatch:
     """What a full run keeps of one range: the findings as COPY text, and counts."""
@@ -171,6 +186,7 @@ class StageBatch:
     copy: bytes
     produced: Counter[str]
     uncovered: set[dt.date]
+    peak_mib: float = 0.0
 
 
 def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int) -> StageBatch:
@@ -221,6 +237,7 @@ class DiffBatch:
     institutions: int
     rules: dict[str, RuleDiff]
     uncovered: set[dt.date]
+    peak_mib: float = 0.0
 
 
 def _by_rule(evaluation: Evaluation) -> dict[str, list[Any]]:
@@ -314,9 +331,11 @@ def _init_worker(job: Job) -> None:
 def _run_in_worker(r: Range) -> StageBatch | DiffBatch:
     assert _worker is not None, "worker not initialised"
     try:
-        return _worker(r)
+        batch = _worker(r)
     finally:
         gc.collect()
+    batch.peak_mib = peak_rss_mib()
+    return batch
 
 
 def evaluate_ranges(

@@ -171,12 +171,15 @@ def run_full(
 
     produced: Counter[str] = Counter()
     uncovered: set[dt.date] = set()
+    worker_peak = 0.0
 
     def keep(batch: ev.StageBatch | ev.DiffBatch, r: ev.Range) -> None:
+        nonlocal worker_peak
         assert isinstance(batch, ev.StageBatch)
         queries.stage_findings(session, batch.copy)
         produced.update(batch.produced)
         uncovered.update(batch.uncovered)
+        worker_peak = max(worker_peak, batch.peak_mib)
         if progress:
             progress(r[2])
 
@@ -211,6 +214,8 @@ def run_full(
     run.counts = _totals(produced, changes)
     run.counts["workers"] = n_workers
     run.counts["timings_ms"] = timings
+    if n_workers:
+        run.counts["worker_peak_mib"] = round(worker_peak)
     run.uncovered_dates = sorted(d.isoformat() for d in uncovered)
     run.duration_ms = round(elapsed * 1000)
     run.finished_at = started + dt.timedelta(seconds=elapsed)

@@ -232,9 +232,8 @@ def test_cli_run_and_dry_run(scratch: tuple[str, Engine], tmp_path: Path) -> Non
     )
     report = tmp_path / "report.json"
     before = _open(engine)
-    done = _cli(
-        url, "dry-run", "--parameters", str(candidate), "--as-of", "2026-12-01", "--json", str(report)
-    )
+    args = ("--parameters", str(candidate), "--as-of", "2026-12-01", "--json", str(report), "--workers", "2")
+    done = _cli(url, "dry-run", *args)
     assert done.returncode == 0, done.stderr
     data = orjson.loads(report.read_bytes())
     late = next(r for r in data["rules"] if r["rule_id"] == "TIME-OFFLINE-LATE")
