@@ -110,8 +110,10 @@ def prepare(url: str, count: int) -> dict[str, list[str]]:
         + f" in {time.perf_counter() - t:.1f} s",
         flush=True,
     )
-    with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # settle the import before measuring: no autovacuum or checkpoint in the middle of a run
+        conn.execute(text("VACUUM ANALYZE"))
+        conn.execute(text("CHECKPOINT"))
         rows = conn.execute(
             text(
                 "SELECT i.uscc, i.name, l.number FROM institution i"
@@ -192,11 +194,13 @@ def main() -> None:
             for name, script in scripts.items():
                 target = f"{base}/static/site.css" if script is None else base
                 wrk(target, script, args.warmup, args.connections, args.threads)
+                load = os.getloadavg()[0]
                 results[name] = wrk(target, script, args.duration, args.connections, args.threads)
                 r = results[name]
+                r["loadavg_1min_before"] = load
                 print(
                     f"{name:17} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:7.2f} ms"
-                    f"  ({r['requests']:,} requests, non-2xx {r['non_2xx']})",
+                    f"  ({r['requests']:,} requests, non-2xx {r['non_2xx']}; load before {load:.2f})",
                     flush=True,
                 )
         finally:
