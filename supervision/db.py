@@ -26,7 +26,7 @@ def embedded_url(var_dir: Path) -> str:
     import pgserver  # imported lazily: only needed without a configured URL
 
     var_dir.mkdir(parents=True, exist_ok=True)
-    pgserver.get_server(var_dir / "pgdata", cleanup_mode=None)
+    pgserver.get_server(var_dir / "pgdata", cleanup_mode=None)  # type: ignore[attr-defined]
     host = str(var_dir / "pgdata")
     return f"postgresql+psycopg://postgres@/postgres?host={host}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -42,7 +42,7 @@ def default_clock(settings: Settings) -> Clock:
 
 def create_app(
     engine: Engine | None = None, clock: Clock | None = None, settings: Settings | None = None
-) -> FastAPIOffline:
+) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPIOffline(
@@ -116,7 +116,7 @@ def create_app(
     return app
 
 
-def app_factory() -> FastAPIOffline:
+def app_factory() -> FastAPI:
     """Entry point for ``uvicorn --factory supervision.main:app_factory``."""
     return create_app()
 

@@ -331,7 +331,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
         d["courses"].append(course)
         courses[(r["uscc"], course["code"])] = course
         course["_path"] = f"courses[{len(d['courses']) - 1}]"
-    for table, key, build in (
+    builders: tuple[tuple[str, str, Callable[[dict[str, str]], dict[str, Any]]], ...] = (
         (
             "slots",
             "weekly_slots",
@@ -352,14 +352,15 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
                 "price_fen": _int(r["price_fen"]),
             },
         ),
-    ):
+    )
+    for table, key, build in builders:
         for n, r in tables[table]:
-            course = courses.get((r["uscc"], r["course_code"].strip()))
-            if course is None:
+            found = courses.get((r["uscc"], r["course_code"].strip()))
+            if found is None:
                 orphan(table, n, f"no course {r['course_code']} of {r['uscc']} in courses.csv")
                 continue
-            sources[r["uscc"]][f"{course['_path']}.{key}[{len(course[key])}]"] = f"{table}.csv:{n}"
-            course[key].append(build(r))
+            sources[r["uscc"]][f"{found['_path']}.{key}[{len(found[key])}]"] = f"{table}.csv:{n}"
+            found[key].append(build(r))
     for course in courses.values():
         del course["_path"]
     yield from orphans
