@@ -141,8 +141,15 @@ def staff(live: LiveServer, engine: Engine, http: httpx.Client) -> httpx.Client:
 
     username = f"officer{os.getpid()}x{next(_staff_counter)}"
     with Session(engine) as s:
-        accounts.create_user(s, username=username, password="correct horse battery", role="officer",
-                             display_name="测试执法员", now=live.clock.now(), actor="test")
+        accounts.create_user(
+            s,
+            username=username,
+            password="correct horse battery",
+            role="officer",
+            display_name="测试执法员",
+            now=live.clock.now(),
+            actor="test",
+        )
         s.commit()
     r = http.post("/api/v1/auth/login", json={"username": username, "password": "correct horse battery"})
     assert r.status_code == 200, r.text
