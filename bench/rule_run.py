@@ -171,12 +171,10 @@ def ms(values: list[float]) -> str:
 def describe(label: str, seconds: float, run: Any, n: int, peak: float) -> None:
     t = run.counts["totals"]
     timings = run.counts.get("timings_ms", {})
-    evaluate = timings.get("evaluate", 0) / 1000
-    write = sum(v for k, v in timings.items() if k != "evaluate") / 1000
-    steps = ", ".join(f"{k} {v / 1000:.1f}" for k, v in timings.items() if k != "evaluate")
     print(
-        f"{label}: {seconds:.2f} s ({n / seconds:,.0f} inst/s)  read+evaluate+stage {evaluate:.1f} s"
-        f" + write {write:.1f} s ({steps});"
+        f"{label}: {seconds:.2f} s ({n / seconds:,.0f} inst/s)  of which, in this process, waiting for the"
+        f" findings lock {timings.get('lock', 0) / 1000:.1f} s and writing ranges"
+        f" {timings.get('write', 0) / 1000:.1f} s (while the workers evaluate the next);"
         f" findings {t['produced']:,}: opened {t['opened']:,}, refreshed {t['refreshed']:,},"
         f" unchanged {t['unchanged']:,}, resolved {t['resolved']:,}"
     )

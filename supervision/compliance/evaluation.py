@@ -352,6 +352,11 @@ def evaluate_ranges(
     ``workers == 0`` evaluates here on ``local`` (the caller's connection: it sees the caller's uncommitted
     rows, which tests rely on). Otherwise a pool of ``workers`` processes, each with its own connection,
     reads committed data; at most two ranges per worker are in flight, so memory stays flat.
+
+    Workers are started with ``spawn`` (a fresh interpreter; nothing of this process's threads, locks or
+    database connections is inherited). Like any spawned process they import the program's main module, so
+    a script that starts a full run must keep its work under ``if __name__ == "__main__":`` (the
+    ``supervision`` command and ``python -m scheduler`` do).
     """
     if workers <= 0:
         assert local is not None

@@ -101,23 +101,18 @@ def create_stage(session: Session, ids: Sequence[int]) -> None:
 
 
 def stage_findings(session: Session, copy_text: bytes) -> None:
-    """Add findings (``STAGE_NAMES`` columns, COPY text format) to the stage."""
-    if copy_text:
-        with (
-            raw_connection(session).cursor() as cur,
-            cur.copy(f"COPY finding_stage ({STAGE_NAMES}) FROM STDIN") as cp,
-        ):
-            cp.write(copy_text)
-
-
-def analyze_stage(session: Session) -> None:
-    """Statistics for the scratch tables (temporary tables are not analysed automatically)."""
-    session.execute(text("ANALYZE finding_stage"))
-    session.execute(text("ANALYZE run_scope"))
+    """Put one range's findings (``STAGE_NAMES`` columns, COPY text format) in the stage, replacing the
+    previous range's, with statistics (temporary tables are not analysed automatically)."""
+    with raw_connection(session).cursor() as cur:
+        cur.execute("TRUNCATE finding_stage")
+        if copy_text:
+            with cur.copy(f"COPY finding_stage ({STAGE_NAMES}) FROM STDIN") as cp:
+                cp.write(copy_text)
+        cur.execute("ANALYZE finding_stage")
 
 
 def staged_by_rule(session: Session) -> dict[str, int]:
-    """Staged findings per rule, of the institutions still in scope."""
+    """Staged findings per rule, of the institutions still in scope (when some were left out)."""
     rows = session.execute(
         text(
             "SELECT rule_id, count(*) AS n FROM finding_stage"
@@ -128,7 +123,8 @@ def staged_by_rule(session: Session) -> dict[str, int]:
 
 
 BULK_STAGE = "finding_stage"
-BULK_SCOPE = "SELECT institution_id FROM run_scope"
+BULK_SCOPE = "SELECT institution_id FROM run_scope WHERE institution_id > :lo AND institution_id <= :hi"
+"""The institutions of one range still in a full run's scope."""
 ONE_STAGE = f"(SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({STAGE_COLUMNS}))"
 ONE_SCOPE = "SELECT CAST(:institution_id AS bigint)"
 

@@ -7,11 +7,13 @@ import uuid
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
+from supervision.core.errors import Invalid
 from supervision.escrow import keys
 from supervision.escrow import service as escrow
 from supervision.escrow.validation import parse_json
@@ -183,3 +185,38 @@ def _statement(period: str, *, liability: int, amends: int | None = None) -> dic
             {"date": f"{period}-28", "type": "release", "amount_fen": 140_000, "ref": "X-1"},
         ],
     }
+
+
+def test_dry_run_reports_who_would_newly_pass_and_stores_nothing(session: Session, clock: FixedClock) -> None:
+    now = clock.now()
+    doc = example_document()
+    doc["courses"][0]["weekly_slots"] = [{"weekday": 3, "start": "19:45", "end": "20:45"}]
+    store(session, doc, now)
+    compliance.run_full(session, AS_OF, "test", now=now, workers=0)
+    before = {t: count(session, t) for t in ("finding", "rule_run", "audit_log")}
+    later = {
+        "level": "440106",
+        "parameters": {
+            "time.offline_latest_end": [
+                {"value": "21:00", "effective_from": "2026-01-01", "citation": "天河区候选规则（试算）"}
+            ]
+        },
+    }
+    report = compliance.dry_run(session, [later], AS_OF, workers=0, examples=100_000)
+    late = next(r for r in report.rules if r["rule_id"] == "TIME-OFFLINE-LATE")
+    assert late["newly_pass"] >= 1 and late["newly_fail"] == 0
+    assert late["candidate"] == late["current"] - late["newly_pass"]
+    assert late["stored_open"] == late["current"]  # the run just now left exactly these open
+    [mine] = [e for e in late["pass_examples"] if e["uscc"] == doc["uscc"]]
+    assert mine["subjects"] == ["C1"] and "20:45" in mine["message_zh"]
+    [change] = report.parameter_changes
+    assert change["name"] == "time.offline_latest_end"
+    assert (change["current"]["value"], change["candidate"]["value"]) == ("20:30", "21:00")
+    assert change["candidate"]["level"] == "440106"
+    assert report.current_parameter_hash != report.candidate_parameter_hash
+    assert {t: count(session, t) for t in before} == before
+
+    bad = {"level": "440106", "parameters": {"time.offline_latest_end": [{"value": "25:00"}]}}
+    with pytest.raises(Invalid) as caught:
+        compliance.dry_run(session, [bad], AS_OF, workers=0)
+    assert caught.value.problems and all(p.loc == "parameters" for p in caught.value.problems)
