@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from supervision.accounts import service as accounts
@@ -53,6 +54,18 @@ def current_staff(request: Request, session: DbSession, clock: ClockDep) -> Staf
 
 
 Staff = Annotated[StaffUser, Depends(current_staff)]
+
+
+def staff_or_none(request: Request, session: Session, clock: Clock) -> StaffUser | None:
+    """The signed-in officer of a console page, or None (the page then sends them to sign in)."""
+    try:
+        return current_staff(request, session, clock)
+    except Unauthorized:
+        return None
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/staff/login", status_code=303)
 
 
 def actor(user: StaffUser) -> str:

@@ -72,7 +72,13 @@ def store_finding(engine: Engine, uscc: str, message_zh: str, message_en: str) -
         for column in RuleRun.__table__.columns:
             if not column.nullable and column.server_default is None and not column.primary_key:
                 run_values[column.name] = _filler(column)
-        run_values.update(scope="institution", as_of=dt.date(2026, 11, 30), jurisdiction="440106")
+        run_values.update(
+            scope="institution",
+            as_of=dt.date(2026, 11, 30),
+            jurisdiction="440106",
+            counts={},
+            uncovered_dates=[],
+        )
         run = conn.execute(RuleRun.__table__.insert().values(**run_values).returning(RuleRun.__table__.c.id))
         run_id = run.scalar_one()
         institution_id = conn.execute(

@@ -12,11 +12,11 @@ from supervision.accounts.models import StaffUser
 from supervision.cases import service as cases
 from supervision.cases.schemas import KIND_ZH
 from supervision.core import jobs
-from supervision.core.errors import DomainError, Unauthorized
+from supervision.core.errors import DomainError
 from supervision.lists import catalogue
 from supervision.lists import service as lists
 from supervision.web import csrf
-from supervision.web.deps import ClockDep, DbSession, actor, current_staff
+from supervision.web.deps import ClockDep, DbSession, actor, staff_or_none, to_login
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -33,13 +33,6 @@ DECISION_FIELDS = (
     "lifts",
     "officer",
 )
-
-
-def _user(request: Request, session: DbSession, clock: ClockDep) -> StaffUser | None:
-    try:
-        return current_staff(request, session, clock)
-    except Unauthorized:
-        return None
 
 
 def _decisions_page(
@@ -91,17 +84,17 @@ def decisions(
     uscc: str | None = Query(None, max_length=18),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return to_login()
     return _decisions_page(request, session, clock, user, uscc=uscc, page=page)
 
 
 @router.post("/decisions", response_class=HTMLResponse)
 async def record_decision(request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return to_login()
     form = await request.form()
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in DECISION_FIELDS}
     values["basis"] = [str(b) for b in form.getlist("basis")]
@@ -133,9 +126,9 @@ def lists_page(
     as_of: dt.date | None = Query(None),
     published: str | None = Query(None, max_length=200),
 ) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return to_login()
     day = as_of or clock.today()
     token = csrf.token(request)
     response = render(
@@ -158,9 +151,9 @@ def lists_page(
 
 @router.post("/lists/publish")
 async def publish(request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return to_login()
     form = await request.form()
     if not csrf.valid(request, str(form.get(csrf.FIELD) or "")):
         return RedirectResponse("/staff/lists?published=expired", status_code=303)

@@ -9,26 +9,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.accounts.models import StaffUser
-from supervision.core.errors import Unauthorized
 from supervision.escrow import keys, service
-from supervision.web.deps import ClockDep, DbSession, actor, current_staff
+from supervision.web.deps import ClockDep, DbSession, actor, staff_or_none, to_login
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff/escrow", include_in_schema=False)
 
 PAGE = 50
 LINES_PAGE = 200
-
-
-def _user(request: Request, session: DbSession, clock: ClockDep) -> StaffUser | None:
-    try:
-        return current_staff(request, session, clock)
-    except Unauthorized:
-        return None
-
-
-def _login() -> RedirectResponse:
-    return RedirectResponse("/staff/login", status_code=303)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -39,9 +27,9 @@ def overview(
     q: str | None = Query(None, max_length=100),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     total, items = service.overview(session, q=q, limit=PAGE, offset=(page - 1) * PAGE)
     return render(
         request,
@@ -54,9 +42,9 @@ def overview(
 def institution(
     uscc: str, request: Request, session: DbSession, clock: ClockDep, page: int = Query(1, ge=1)
 ) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     return _institution_page(request, session, clock, user, uscc, page)
 
 
@@ -107,9 +95,9 @@ def statement(
     clock: ClockDep,
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     inst = service.institution_for_staff(session, uscc)
     view = service.view(session, inst["id"], statement_id)
     total, lines = service.statement_lines(
@@ -142,9 +130,9 @@ def issue_key(
     label: str = Form(""),
 ) -> Response:
     """Issue a key; the page shows it this once. (Staff cookies are SameSite=Strict.)"""
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     key, _ = keys.issue(
         session, uscc=uscc, now=clock.now(), actor=actor(user), days=days, label=label.strip()
     )
@@ -153,9 +141,9 @@ def issue_key(
 
 @router.post("/{uscc}/keys/{public_id}/revoke")
 def revoke_key(uscc: str, public_id: str, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     keys.revoke(session, public_id=public_id, now=clock.now(), actor=actor(user))
     return RedirectResponse(f"/staff/escrow/{uscc}#keys", status_code=303)
 

@@ -7,28 +7,15 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from supervision.accounts.models import StaffUser
 from supervision.compliance import service as compliance
-from supervision.core.errors import Unauthorized
-from supervision.web.deps import ClockDep, DbSession, current_staff
+from supervision.web.deps import ClockDep, DbSession, staff_or_none, to_login
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 PAGE = 50
-
-
-def _user(request: Request, session: DbSession, clock: ClockDep) -> StaffUser | None:
-    try:
-        return current_staff(request, session, clock)
-    except Unauthorized:
-        return None
-
-
-def _login() -> RedirectResponse:
-    return RedirectResponse("/staff/login", status_code=303)
 
 
 @router.get("/findings", response_class=HTMLResponse)
@@ -43,9 +30,9 @@ def findings(
     uscc: str | None = Query(None, max_length=18),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     filters = {
         "rule": rule or None,
         "severity": severity or None,
@@ -76,9 +63,9 @@ def findings(
 
 @router.get("/findings/{finding_id}", response_class=HTMLResponse)
 def finding(finding_id: int, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     row = compliance.get_finding(session, finding_id)
     return render(
         request,
@@ -101,9 +88,9 @@ def runs(
     scope: Literal["full", "institution", ""] | None = None,
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     total, items = compliance.search_runs(session, scope=scope or None, limit=PAGE, offset=(page - 1) * PAGE)
     return render(
         request,
@@ -122,9 +109,9 @@ def runs(
 
 @router.get("/rule-runs/{run_id}", response_class=HTMLResponse)
 def run(run_id: int, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = _user(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return _login()
+        return to_login()
     row = compliance.get_run(session, run_id)
     return render(
         request,

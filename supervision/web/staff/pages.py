@@ -10,17 +10,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from supervision.accounts import service as accounts
 from supervision.core.errors import Unauthorized
 from supervision.registry import service as registry
-from supervision.web.deps import SESSION_COOKIE, ClockDep, DbSession, current_staff, staff_token
+from supervision.web.deps import (
+    SESSION_COOKIE,
+    ClockDep,
+    DbSession,
+    staff_or_none,
+    staff_token,
+    to_login,
+)
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
-
-
-def _user_or_redirect(request: Request, session: DbSession, clock: ClockDep):  # type: ignore[no-untyped-def]
-    try:
-        return current_staff(request, session, clock)
-    except Unauthorized:
-        return None
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -64,9 +64,9 @@ def index(
     q: str | None = Query(None, max_length=100),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = _user_or_redirect(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return to_login()
     page_size = 50
     total, items = registry.search(
         session, q=q, grid=None, category=None, status=None, limit=page_size, offset=(page - 1) * page_size
@@ -89,9 +89,9 @@ def index(
 
 @router.get("/institutions/{uscc}", response_class=HTMLResponse)
 def institution(uscc: str, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = _user_or_redirect(request, session, clock)
+    user = staff_or_none(request, session, clock)
     if user is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return to_login()
     doc = registry.get(session, uscc)
     audit = registry.history(session, uscc)
     return render(
