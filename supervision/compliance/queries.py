@@ -100,15 +100,18 @@ def create_stage(session: Session, ids: Sequence[int]) -> None:
         cp.write("".join(f"{i}\n" for i in ids).encode())
 
 
-def stage_findings(session: Session, copy_text: bytes) -> None:
+def stage_findings(session: Session, copy_text: bytes, *, analyze: bool) -> None:
     """Put one range's findings (``STAGE_NAMES`` columns, COPY text format) in the stage, replacing the
-    previous range's, with statistics (temporary tables are not analysed automatically)."""
+    previous range's. Temporary tables are not analysed automatically: ``analyze`` the first range; the
+    statistics stay valid for the next ones (the same kind of rows; their number the planner takes from the
+    table's size), and analysing every range cost more than writing it."""
     with raw_connection(session).cursor() as cur:
         cur.execute("TRUNCATE finding_stage")
         if copy_text:
             with cur.copy(f"COPY finding_stage ({STAGE_NAMES}) FROM STDIN") as cp:
                 cp.write(copy_text)
-        cur.execute("ANALYZE finding_stage")
+        if analyze:
+            cur.execute("ANALYZE finding_stage")
 
 
 def staged_by_rule(session: Session) -> dict[str, int]:
@@ -126,12 +129,14 @@ BULK_STAGE = "finding_stage"
 BULK_SCOPE = "SELECT institution_id FROM run_scope WHERE institution_id > :lo AND institution_id <= :hi"
 """The institutions of one range still in a full run's scope."""
 ONE_STAGE = f"(SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({STAGE_COLUMNS}))"
-ONE_SCOPE = "SELECT CAST(:institution_id AS bigint)"
+ONE_SCOPE = "SELECT CAST(:hi AS bigint)"
+"""One institution, ``:hi``, with ``:lo`` = ``:hi`` - 1."""
 
 _RESOLVE_SQL = """
 WITH gone AS (
   UPDATE finding f SET status = 'resolved', resolved_on = :as_of, resolved_run_id = :run
-  WHERE f.status = 'open' AND f.institution_id IN ({scope})
+  WHERE f.status = 'open' AND f.institution_id > :lo AND f.institution_id <= :hi
+    AND f.institution_id IN ({scope})
     AND NOT EXISTS (SELECT 1 FROM {stage} g WHERE g.institution_id = f.institution_id
                     AND g.rule_id = f.rule_id AND g.subject = f.subject)
   RETURNING f.rule_id)
@@ -166,9 +171,9 @@ def apply_lifecycle(
     params: dict[str, Any],
     timings: dict[str, int] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Resolve the open findings of the institutions in ``scope`` that ``stage`` no longer holds, then open
-    the new ones and refresh the changed ones. Returns ``{"resolved"|"opened"|"refreshed": {rule: n}}``;
-    fills ``timings`` (ms) of the two statements when given."""
+    """Resolve the open findings of the institutions in ``scope`` (ids in ``(:lo, :hi]`` of ``params``)
+    that ``stage`` no longer holds, then open the new ones and refresh the changed ones. Returns
+    ``{"resolved"|"opened"|"refreshed": {rule: n}}``; fills ``timings`` (ms) of the two statements."""
     args = {**params, "run": run_id, "as_of": as_of}
     start = time.perf_counter()
     resolved = session.execute(text(_RESOLVE_SQL.format(stage=stage, scope=scope)), args).all()

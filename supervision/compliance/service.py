@@ -177,10 +177,10 @@ def run_full(
     changes: dict[str, Counter[str]] = {k: Counter() for k in ("opened", "refreshed", "resolved")}
     uncovered: set[dt.date] = set()
     timings = {"lock": 0, "write": 0}
-    evaluated, worker_peak, locked = len(ids), 0.0, False
+    evaluated, worker_peak, locked, analyzed = len(ids), 0.0, False, False
 
     def keep(batch: ev.StageBatch | ev.DiffBatch, r: ev.Range) -> None:
-        nonlocal evaluated, worker_peak, locked
+        nonlocal evaluated, worker_peak, locked, analyzed
         assert isinstance(batch, ev.StageBatch)
         if progress:
             progress(r[2])
@@ -193,7 +193,8 @@ def run_full(
             locked = True
             timings["lock"] = _ms(step)
         step = time.perf_counter()
-        queries.stage_findings(session, batch.copy)
+        queries.stage_findings(session, batch.copy, analyze=not analyzed and bool(batch.copy))
+        analyzed = analyzed or bool(batch.copy)
         lo, hi, _ = r
         if evaluated == len(ids):
             produced.update(batch.produced)
@@ -285,7 +286,7 @@ def reevaluate_institution(
         scope=queries.ONE_SCOPE,
         run_id=run.id,
         as_of=as_of,
-        params={"rows": rows, "institution_id": institution_id},
+        params={"rows": rows, "lo": institution_id - 1, "hi": institution_id},
     )
     elapsed = time.perf_counter() - clock
     run.counts = _totals(produced, changes)
