@@ -142,6 +142,8 @@ WITH gone AS (
   RETURNING f.rule_id)
 SELECT rule_id, count(*) AS n FROM gone GROUP BY rule_id
 """
+# Unchanged findings are left out before the insert: ON CONFLICT … DO UPDATE … WHERE locks every conflicting
+# row even when it does not update it, which would write a lock into every open finding on every run.
 _UPSERT_SQL = """
 WITH written AS (
   INSERT INTO finding AS f (institution_id, rule_id, rule_version, severity, subject, message_zh, message_en,
@@ -149,6 +151,10 @@ WITH written AS (
   SELECT g.institution_id, g.rule_id, g.rule_version, g.severity, g.subject, g.message_zh, g.message_en,
       g.legal_basis, g.trace, g.digest, 'open', :as_of, :run, :run
   FROM {stage} g WHERE g.institution_id IN ({scope})
+    AND NOT EXISTS (SELECT 1 FROM finding o WHERE o.status = 'open'
+                    AND o.institution_id > :lo AND o.institution_id <= :hi
+                    AND o.institution_id = g.institution_id AND o.rule_id = g.rule_id
+                    AND o.subject = g.subject AND o.digest = g.digest)
   ON CONFLICT (institution_id, rule_id, subject) WHERE status = 'open'
   DO UPDATE SET rule_version = EXCLUDED.rule_version, severity = EXCLUDED.severity,
       message_zh = EXCLUDED.message_zh, message_en = EXCLUDED.message_en,
