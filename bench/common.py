@@ -6,13 +6,11 @@ import os
 import resource
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from supervision.db import embedded_url, migrate, sqlalchemy_url
+from supervision import db
+from supervision.db import embedded_url, sqlalchemy_url
 from supervision.settings import ROOT
 
 DATA = ROOT / "bench" / "data"
@@ -23,22 +21,9 @@ def server_url() -> str:
     return sqlalchemy_url(url) if url else embedded_url(ROOT / "var" / "bench")
 
 
-@contextmanager
-def scratch_database(name: str) -> Iterator[str]:
+def scratch_database(name: str) -> AbstractContextManager[str]:
     """A freshly migrated database for one benchmark, dropped afterwards."""
-    base = make_url(server_url())
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    migrate(url)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return db.scratch_database(server_url(), name)
 
 
 def registry_file(count: int, seed: int = 2026) -> Path:

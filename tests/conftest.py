@@ -22,13 +22,12 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from rules.uscc import check_character
 from supervision.core.clock import FixedClock
-from supervision.db import embedded_url, make_engine, migrate, sqlalchemy_url
+from supervision.db import embedded_url, make_engine, scratch_database, sqlalchemy_url
 from supervision.settings import ROOT, Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -45,18 +44,8 @@ def _server_url() -> str:
 @pytest.fixture(scope="session")
 def database_url(worker_id: str) -> Iterator[str]:
     """A fresh database for this test session, migrated to head, dropped at the end."""
-    base = make_url(_server_url())
-    name = f"sv_test_{worker_id}_{os.getpid()}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    migrate(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(_server_url(), f"sv_test_{worker_id}_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

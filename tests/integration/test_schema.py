@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from alembic import command
 from supervision.core import audit
-from supervision.db import alembic_config
+from supervision.db import alembic_config, scratch_database
 
 
 def test_models_and_migrations_do_not_drift(database_url: str) -> None:
@@ -21,16 +21,9 @@ def test_models_and_migrations_do_not_drift(database_url: str) -> None:
 
 @pytest.fixture
 def scratch_url(database_url: str):  # type: ignore[no-untyped-def]
-    url = make_url(database_url)
-    name = f"{url.database}_updown"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    name = f"{make_url(database_url).database}_updown"
+    with scratch_database(database_url, name, migrated=False) as url:
+        yield url
 
 
 def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:

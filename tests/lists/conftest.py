@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from supervision.cases import service as cases
 from supervision.cases.schemas import DecisionIn, DecisionOut
-from supervision.db import make_engine, migrate
+from supervision.db import make_engine, scratch_database
 from supervision.registry import service as registry
 from tests.conftest import TODAY, example_document
 
@@ -58,18 +58,8 @@ def recompute(edition: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def fresh_url(database_url: str) -> Iterator[str]:
     """A separate database, migrated, for tests whose processes commit (dropped afterwards)."""
-    base = make_url(database_url)
-    name = f"{base.database}_x{os.getpid()}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    migrate(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(database_url, f"{make_url(database_url).database}_x{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
