@@ -1,5 +1,5 @@
-"""The facts of a range of institutions (事实): their documents and their escrow statements in force, built
-as JSON by PostgreSQL and read on a plain psycopg connection.
+"""The facts of institutions (事实): their documents, built as JSON by PostgreSQL, and their escrow statements
+in force, as the rules read them; read on a plain psycopg connection.
 
 This module imports no SQLAlchemy, so that a pool worker that only reads facts and evaluates them starts in
 a fraction of a second. The queries use psycopg's ``%(name)s`` parameters.
@@ -7,7 +7,7 @@ a fraction of a second. The queries use psycopg's ``%(name)s`` parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -69,27 +69,96 @@ WHERE i.id > %(lo)s AND i.id <= %(hi)s
 ORDER BY i.id
 """
 
+# What the rules read of a statement (the rules' facts): its summary, its id, what it amends, and its receipt
+# lines. No rule reads a release or a refund line (FEE-PREPAY-CAP checks every receipt line, FEE-NO-ESCROW
+# looks for one; releases and refunds count through the summary's totals), so those lines are neither read
+# nor built. A test (generated statements with every kind of line, and the golden cases) holds the findings
+# from these facts equal to those from the whole statements: a rule that comes to read other lines adds their
+# type here.
+RULE_LINE_TYPES = ("receipt",)
+SUMMARY_FIELDS = (
+    "id",
+    "period",
+    "mode",
+    "opening_balance_fen",
+    "receipts_fen",
+    "released_fen",
+    "refunds_fen",
+    "closing_balance_fen",
+    "bank_reported_balance_fen",
+    "reserve_balance_fen",
+    "unearned_liability_fen",
+    "amends",
+)
+
 # The escrow statements in force (accepted, not superseded: no later statement amends them) of the
-# institutions matched by ``{where}``, in the statement shape of the data formats, one JSON array per
-# institution. Optional line fields that are empty are left out, as in a submission.
+# institutions matched by ``{where}``, by institution and period; then the receipt lines of some of them.
 STATEMENTS_SQL = """
-SELECT s.institution_id, json_agg(json_build_object(
-    'id', s.id, 'period', s.period, 'mode', s.mode,
-    'opening_balance_fen', s.opening_balance_fen, 'receipts_fen', s.receipts_fen,
-    'released_fen', s.released_fen, 'refunds_fen', s.refunds_fen,
-    'closing_balance_fen', s.closing_balance_fen,
-    'bank_reported_balance_fen', s.bank_reported_balance_fen, 'reserve_balance_fen', s.reserve_balance_fen,
-    'unearned_liability_fen', s.unearned_liability_fen, 'amends', s.amends_id,
-    'lines', coalesce((SELECT json_agg(json_strip_nulls(json_build_object('date', x.date, 'type', x.type,
-          'amount_fen', x.amount_fen, 'ref', x.ref, 'package_code', x.package_code, 'lessons', x.lessons,
-          'months', x.months)) ORDER BY x.seq)
-        FROM escrow_statement_line x WHERE x.statement_id = s.id), '[]'))
-  ORDER BY s.period, s.id) AS statements
+SELECT s.institution_id, s.id, s.period, s.mode, s.opening_balance_fen, s.receipts_fen, s.released_fen,
+  s.refunds_fen, s.closing_balance_fen, s.bank_reported_balance_fen, s.reserve_balance_fen,
+  s.unearned_liability_fen, s.amends_id
 FROM escrow_statement s
 WHERE {where} AND NOT EXISTS (SELECT 1 FROM escrow_statement n WHERE n.amends_id = s.id)
-GROUP BY s.institution_id
+ORDER BY s.institution_id, s.period, s.id
 """
-RANGE_STATEMENTS_SQL = STATEMENTS_SQL.format(where="s.institution_id > %(lo)s AND s.institution_id <= %(hi)s")
+RANGE_WHERE = "s.institution_id > %(lo)s AND s.institution_id <= %(hi)s"
+LINES_SQL = """
+SELECT to_char(x.date, 'YYYY-MM-DD'), x.type, x.amount_fen, x.ref, x.package_code, x.lessons, x.months,
+  x.statement_id
+FROM escrow_statement_line x
+WHERE x.statement_id = ANY(%(ids)s) AND x.type = ANY(%(types)s)
+ORDER BY x.statement_id, x.seq
+"""
+
+
+def statement(summary: Mapping[str, Any], lines: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """A statement as the rules read it: ``summary`` (``SUMMARY_FIELDS``) and its lines of the types a rule
+    reads, each in the shape of the data formats (optional fields left out when empty).
+
+    ``lines`` are in the order of the statement, each ``(date, type, amount_fen, ref, package_code, lessons,
+    months, …)`` (further items are ignored): the rows read back from the database, or the lines of a
+    statement just parsed. This is the one place where a statement becomes facts, whatever the source.
+    """
+    out = {k: summary[k] for k in SUMMARY_FIELDS}
+    kept = []
+    for x in lines:
+        if x[1] not in RULE_LINE_TYPES:
+            continue
+        line = {"date": x[0], "type": x[1], "amount_fen": x[2], "ref": x[3]}
+        if x[4] is not None:
+            line["package_code"] = x[4]
+        if x[5] is not None:
+            line["lessons"] = x[5]
+        if x[6] is not None:
+            line["months"] = x[6]
+        kept.append(line)
+    out["lines"] = kept
+    return out
+
+
+def read_statements(
+    cur: psycopg.Cursor[Any],
+    where: str,
+    params: Mapping[str, Any],
+    known_lines: Mapping[int, Sequence[Sequence[Any]]] | None = None,
+) -> dict[int, list[dict[str, Any]]]:
+    """The statements in force of the institutions matched by ``where`` (over ``escrow_statement s``), as
+    :func:`statement` makes them, by institution, each institution's by period. Institutions without any are
+    left out. The lines of the statements in ``known_lines`` (by statement id: a statement the caller has
+    just stored) are taken from there instead of being read back."""
+    known = known_lines or {}
+    cur.execute(STATEMENTS_SQL.format(where=where), params)
+    heads = cur.fetchall()
+    lines: dict[int, list[Sequence[Any]]] = {h[1]: [] for h in heads if h[1] not in known}
+    if lines:
+        cur.execute(LINES_SQL, {"ids": list(lines), "types": list(RULE_LINE_TYPES)})
+        for row in cur:
+            lines[row[7]].append(row)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for h in heads:
+        summary = dict(zip(SUMMARY_FIELDS, h[1:], strict=True))
+        out.setdefault(h[0], []).append(statement(summary, known[h[1]] if h[1] in known else lines[h[1]]))
+    return out
 
 
 class _JsonBytes(Loader):
@@ -103,8 +172,7 @@ def read_range(conn: psycopg.Connection[Any], lo: int, hi: int) -> Iterator[tupl
     """(id, document, statements in force) of every institution with ``lo < id <= hi``, by id."""
     with conn.cursor() as cur:
         cur.adapters.register_loader("json", _JsonBytes)
-        cur.execute(RANGE_STATEMENTS_SQL, {"lo": lo, "hi": hi})
-        statements = {iid: orjson.loads(s) for iid, s in cur.fetchall()}
+        statements = read_statements(cur, RANGE_WHERE, {"lo": lo, "hi": hi})
         cur.execute(RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi})
         for iid, doc in cur:
             yield iid, orjson.loads(doc), statements.get(iid, [])

@@ -7,32 +7,34 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import text
 from sqlmodel import Session
 
-from supervision.compliance.facts import STATEMENTS_SQL
+from supervision.compliance import facts
 
 
-def statements_for(session: Session, institution_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    """The accepted, not superseded escrow statements of each institution (资金监管报表), in the statement
-    shape of the data formats (with ``id``), by period. Institutions without any get an empty list: the
-    service tracks statements, so "none" is a fact the rules may report (FEE-STATEMENT-MISSING).
+def statements_for(
+    session: Session,
+    institution_ids: Sequence[int],
+    known_lines: Mapping[int, Sequence[Sequence[Any]]] | None = None,
+) -> dict[int, list[dict[str, Any]]]:
+    """The accepted, not superseded escrow statements of each institution (资金监管报表), as the rules read
+    them (:func:`facts.statement`: the summary with ``id`` and ``amends``, and the receipt lines), by period.
+    Institutions without any get an empty list: the service tracks statements, so "none" is a fact the rules
+    may report (FEE-STATEMENT-MISSING). ``known_lines``: lines the caller already holds, by statement id (a
+    statement it has just stored), used instead of reading them back.
 
-    This and :data:`facts.RANGE_STATEMENTS_SQL` are the only places that read the escrow tables for the
-    rules.
+    :func:`facts.read_statements` is the only place that reads the escrow tables for the rules.
     """
     ids = list(institution_ids)
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     if not ids:
         return out
-    rows = session.execute(text(STATEMENTS_SQL.format(where="s.institution_id = ANY(:ids)")), {"ids": ids})
-    for row in rows:
-        value = row.statements  # json: psycopg hands it over parsed
-        out[row.institution_id] = orjson.loads(value) if isinstance(value, str | bytes) else value
+    with raw_connection(session).cursor() as cur:
+        out.update(facts.read_statements(cur, "s.institution_id = ANY(%(ids)s)", {"ids": ids}, known_lines))
     return out
 
 

@@ -7,7 +7,8 @@
 - the rest are the reads behind the API and the console.
 
 The facts of an institution are its document (as the registry stores it) and its accepted, not superseded
-escrow statements (:func:`queries.statements_for`). Services flush; the caller commits.
+escrow statements as the rules read them (:func:`facts.statement`, read by :func:`queries.statements_for`).
+Services flush; the caller commits.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from rules import DataFileError
-from supervision.compliance import display, queries
+from supervision.compliance import display, facts, queries
 from supervision.compliance import evaluation as ev
 from supervision.compliance.models import RuleRun
 from supervision.core import audit
@@ -245,6 +246,7 @@ def reevaluate_institution(
     *,
     now: dt.datetime | None = None,
     jurisdiction: str | None = None,
+    known_lines: Mapping[int, Sequence[Sequence[Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Re-evaluate one institution (重新评估) as of ``as_of`` from its stored document and its statements in
     force, store an ``institution`` run and apply the lifecycle to its findings alone. Returns its open
@@ -252,7 +254,10 @@ def reevaluate_institution(
     ``first_seen_on`` …). Flushes; the caller commits. Raises :class:`NotFound` for an unknown id.
 
     Called after a staff save of the institution and after an escrow statement is accepted, in the same
-    transaction, so the findings never lag behind what was just stored.
+    transaction, so the findings never lag behind what was just stored. ``known_lines``: the lines of a
+    statement the caller has just stored, by statement id (``(date, type, amount_fen, ref, package_code,
+    lessons, months)`` in the statement's order, exactly as stored), so that they are not read back; which
+    statements are in force, and their summaries, are read from the database all the same.
     """
     jurisdiction = _jurisdiction(jurisdiction)
     started = _now(now)
@@ -262,7 +267,7 @@ def reevaluate_institution(
     doc = registry_queries.documents_by_id(session, [institution_id]).get(institution_id)
     if doc is None:
         raise NotFound(f"no institution with id {institution_id}")
-    statements = queries.statements_for(session, [institution_id])[institution_id]
+    statements = queries.statements_for(session, [institution_id], known_lines)[institution_id]
     ctx = ev.context(jurisdiction, as_of)
     evaluation = ctx.evaluate(doc, statements)
     run = RuleRun(
@@ -320,7 +325,6 @@ def reevaluate_uscc(
 
 def _statements(raw: Any, as_of: dt.date) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Statements of a self-check, each checked like a submission (the escrow area's validator)."""
-    from supervision.escrow.schemas import line_dict
     from supervision.escrow.validation import parse_json
 
     if not isinstance(raw, list):
@@ -347,9 +351,7 @@ def _statements(raw: Any, as_of: dt.date) -> tuple[list[dict[str, Any]], list[Pr
             )
             continue
         periods[period] = i
-        out.append(
-            {**parsed.summary.model_dump(), "id": i + 1, "lines": [line_dict(x) for x in parsed.lines]}
-        )
+        out.append(facts.statement({**parsed.summary.model_dump(), "id": i + 1}, parsed.lines))
     return out, problems
 
 

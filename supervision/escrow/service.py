@@ -134,9 +134,15 @@ def submit(
     ledger.write(session, institution_id, posting, accounts, now)
 
     # The stored findings of the institution (all rules) follow what was just accepted, in this transaction;
-    # those about this statement answer the submission.
+    # those about this statement answer the submission. Its lines are those just stored: not read back.
     open_findings = compliance.reevaluate_institution(
-        session, institution_id, as_of, holder.actor, now=now, jurisdiction=jurisdiction
+        session,
+        institution_id,
+        as_of,
+        holder.actor,
+        now=now,
+        jurisdiction=jurisdiction,
+        known_lines={statement_id: parsed.lines},
     )
     findings = reconcile.statement_findings(
         open_findings, s.period, following["period"] if following else None

@@ -16,11 +16,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from rules.engine import Engine
+from supervision.compliance import evaluation as compliance_ev
+from supervision.compliance import queries as compliance_queries
+from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from supervision.escrow import keys, ledger, queries, reconcile, service
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.validation import parse_json
+from supervision.registry import queries as registry_queries
 from tests.conftest import TODAY
 from tests.escrow.helpers import idem, line, register, statement
 
@@ -382,3 +386,56 @@ def test_the_answer_holds_this_statements_findings_not_other_months(session: Ses
         (f["rule_id"], f["subject"]) for f in october["findings"]
     }
     assert {f["rule_id"] for f in october["findings"]} <= {"FEE-STATEMENT-MISSING", "FEE-NO-ESCROW"}
+
+
+def test_the_acceptance_evaluates_the_lines_it_holds_exactly_as_read_back(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-evaluation inside an acceptance takes the accepted statement's lines from memory (they are not
+    read back); a fresh re-evaluation reading everything from the database then has nothing to open, refresh
+    or resolve, and a full evaluation of the whole statements as submitted finds the same."""
+    h = holder_for(session)
+    real = compliance_queries.statements_for
+    known: list[set[int]] = []
+
+    def spy(s: Session, ids: Any, known_lines: Any = None) -> Any:
+        known.append(set(known_lines or ()))
+        return real(s, ids, known_lines)
+
+    monkeypatch.setattr(compliance_queries, "statements_for", spy)
+    over = {"package_code": "K9", "lessons": 80, "months": 4}
+    sep_lines = [
+        line("2026-09-02", "receipt", 600000, ref="R-OVER", **over),
+        line("2026-09-03", "receipt", 90000, package_code="K1", lessons=20, months=2),
+        line("2026-09-20", "release", 700000, ref="X-BIG", **over),  # no rule reads a release line
+        line("2026-09-21", "refund", 550000, ref="F-BIG", **over),
+    ]
+    submitted: dict[str, dict[str, Any]] = {}
+
+    def accept(doc: dict[str, Any]) -> dict[str, Any]:
+        answer = submit(session, h, doc)
+        assert known[-1] == {answer["id"]}
+        submitted[doc["period"]] = {**doc, "id": answer["id"]}
+        after = compliance_queries.open_findings_of(session, h.institution_id)
+        fresh = compliance.reevaluate_institution(session, h.institution_id, TODAY, now=NOW)
+        assert known[-1] == set()
+        assert fresh == after
+        counts = session.execute(text("SELECT counts FROM rule_run ORDER BY id DESC LIMIT 1")).scalar_one()
+        assert counts["totals"]["produced"] == len(after)
+        assert {k: counts["totals"][k] for k in ("opened", "refreshed", "resolved")} == dict.fromkeys(
+            ("opened", "refreshed", "resolved"), 0
+        )
+        doc_now = registry_queries.documents_by_id(session, [h.institution_id])[h.institution_id]
+        whole = compliance_ev.context("440106", TODAY).evaluate(doc_now, list(submitted.values()))
+        assert {(f.rule_id, f.subject, json.dumps(f.trace, sort_keys=True)) for f in whole.findings} == {
+            (f["rule_id"], f["subject"], json.dumps(f["trace"], sort_keys=True)) for f in after
+        }
+        return answer
+
+    sep = accept(statement("2026-09", 2_000_000, sep_lines))
+    assert ("FEE-PREPAY-CAP", "2026-09/R-OVER") in {(f["rule_id"], f["subject"]) for f in sep["findings"]}
+    assert not any("X-BIG" in f["subject"] or "F-BIG" in f["subject"] for f in sep["findings"])
+    octo = statement("2026-10", sep["closing_balance_fen"] + 1, bank_reported_balance_fen=5)
+    accept(octo)
+    accept(statement("2026-09", 2_000_000, sep_lines[1:], amends=sep["id"]))
+    accept(statement("2026-08", 0, [line("2026-08-30", "receipt", 1_000_000, ref="R-AUG", **over)]))
