@@ -106,6 +106,11 @@ def raw_copy(url: str, path) -> int:  # type: ignore[no-untyped-def]
                 for s in c["weekly_slots"]:
                     cp.write_row((cid, s["weekday"], s["start"], s["end"]))
                     rows += 1
+        with cur.copy('COPY course_session (course_id, date, start, "end") FROM STDIN') as cp:
+            for cid, c in courses:
+                for s in c["sessions"]:
+                    cp.write_row((cid, s["date"], s["start"], s["end"]))
+                    rows += 1
         with cur.copy("COPY prepaid_package (course_id, code, lessons, months, price_fen) FROM STDIN") as cp:
             for cid, c in courses:
                 for k in c["prepaid_packages"]:

@@ -9,8 +9,7 @@ import contextvars
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Text
 from sqlmodel import Field, Session, SQLModel
 
 from supervision.core import models as _models  # noqa: F401  (naming convention)
@@ -29,8 +28,8 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(sa_column=Column(Text, nullable=False))
     entity: str = Field(sa_column=Column(Text, nullable=False))
     entity_key: str = Field(sa_column=Column(Text, nullable=False, index=True))
-    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
-    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     request_id: str | None = Field(default=None, sa_column=Column(Text))
 
 

@@ -1,8 +1,9 @@
 """Registry changes: create, replace and delete institutions, in bulk or one at a time, with audit rows.
 
 Every write goes through :func:`save_documents`: the API saving one institution and an import of 100k use
-the same path, so validation, unchanged-detection and audit are the same everywhere. Rows are written with
-PostgreSQL COPY (ids drawn from the sequences first), which is what makes bulk imports fast.
+the same path, so validation, unchanged-detection and audit are the same everywhere. Validation prepares
+each document's rows as COPY text; storing draws the ids from the sequences and streams the text with one
+COPY per table, which is what makes bulk imports fast.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -35,16 +37,125 @@ def canonical(doc: dict[str, Any]) -> bytes:
 
 
 @dataclass(frozen=True)
-class ValidDoc:
-    """A document that passed validation: its content, canonical JSON and SHA-256."""
+class Rows:
+    """A valid document as the lines PostgreSQL COPY reads (text format), without the ids, which are only
+    known when it is stored: each line is prefixed with its institution id (and a course with its own id)."""
 
-    doc: dict[str, Any]
+    institution: str
+    licence: str | None
+    premises: tuple[str, ...]
+    teachers: tuple[str, ...]
+    courses: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]
+    """Each course: its line, then the lines of its weekly slots, sessions and prepaid packages."""
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_field(value: Any) -> str:
+    """One field of a COPY text line: ``\\N`` for null, ``t``/``f``, numbers, escaped text."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if type(value) is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
+    return str(value)
+
+
+def copy_line(*values: Any) -> str:
+    return "\t".join(map(copy_field, values)) + "\n"
+
+
+def copy_rows(d: dict[str, Any]) -> Rows:
+    """The COPY lines of a valid document (columns as in :data:`COPY_COLUMNS`)."""
+    esc = d["escrow"]
+    lic = d["licence"]
+    licence = None
+    if lic is not None:
+        scope = lic["scope"]
+        licence = copy_line(
+            lic["number"],
+            lic["first_approved_on"],
+            lic["issued_on"],
+            lic["valid_until"],
+            lic["status"],
+            pg_array(scope["categories"]),
+            pg_array(scope["stages"]),
+            pg_array(scope["modes"]),
+        )
+    return Rows(
+        institution=copy_line(
+            d["uscc"],
+            d["name"],
+            d["nature"],
+            d["status"],
+            d["district"],
+            d["grid"],
+            d["address"],
+            esc is not None,
+            esc["mode"] if esc else None,
+            esc["bank"] if esc else None,
+            esc["account_last4"] if esc else None,
+            pg_array(_categories(d)),
+            pg_array(queries.name_grams(d["name"])),
+        ),
+        licence=licence,
+        premises=tuple(
+            copy_line(p["code"], p["address"], p["area_m2"], p["max_concurrent_students"])
+            for p in d["premises"]
+        ),
+        teachers=tuple(
+            copy_line(t["code"], t["name"], t["has_teacher_certificate"], t["serving_school_teacher"])
+            for t in d["teachers"]
+        ),
+        courses=tuple(
+            (
+                copy_line(
+                    c["code"],
+                    c["title"],
+                    c["category"],
+                    c["subject"],
+                    pg_array(c["stages"]),
+                    c["mode"],
+                    c["class_size_max"],
+                    c["lesson_minutes"],
+                    c["price_per_lesson_fen"],
+                    pg_array(c["teacher_codes"]),
+                    c["term"]["start"],
+                    c["term"]["end"],
+                ),
+                tuple(copy_line(s["weekday"], s["start"], s["end"]) for s in c["weekly_slots"]),
+                tuple(copy_line(s["date"], s["start"], s["end"]) for s in c["sessions"]),
+                tuple(
+                    copy_line(k["code"], k["lessons"], k["months"], k["price_fen"])
+                    for k in c["prepaid_packages"]
+                ),
+            )
+            for c in d["courses"]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ValidDoc:
+    """A document that passed validation: its credit code, canonical JSON, SHA-256 and COPY lines.
+
+    Small and picklable, so that an import can validate in worker processes; the content itself is parsed
+    back from the canonical JSON when asked for."""
+
+    uscc: str
     canonical: bytes
     sha256: str
+    rows: Rows
 
-    @property
-    def uscc(self) -> str:
-        return str(self.doc["uscc"])
+    @cached_property
+    def doc(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.canonical))
 
 
 def validate(raw: Any, loc: str = "") -> ValidDoc:
@@ -62,7 +173,7 @@ def validate(raw: Any, loc: str = "") -> ValidDoc:
         where = f"institution {raw.get('uscc')!r}" if isinstance(raw.get("uscc"), str) else "institution"
         problems = problems_from_pydantic(exc.errors(), loc, PATTERN_HINTS)
         raise Invalid(f"{where} is not valid", problems) from None
-    return ValidDoc(raw, data, hashlib.sha256(data).hexdigest())
+    return ValidDoc(raw["uscc"], data, hashlib.sha256(data).hexdigest(), copy_rows(raw))
 
 
 @dataclass
@@ -95,139 +206,82 @@ def pg_array(items: Sequence[str]) -> str:
     return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "}"
 
 
-# Documents are written in two steps: each is COPYed as one row into a per-connection scratch table (its
-# scalar fields as columns, its licence, premises, teachers and courses as JSON), then PostgreSQL spreads the
-# rows over the relational tables in set-based INSERT … SELECT statements. The client sends one row per
-# institution and the server does the rest on its own core. This mapping is the mirror image of
-# ``queries.DOCUMENT_SQL``.
-STAGE_COLUMNS = (
-    "id, is_new, sha, categories, grams, course_ids, uscc, name, nature, status, district, grid, address,"
-    " has_escrow, escrow_mode, escrow_bank, escrow_account_last4, licence, premises, teachers, courses, doc"
+# Documents are written with one COPY per table and batch: every line was prepared at validation (possibly
+# in another process, see ``io.import_records``), so storing a batch only prefixes the ids drawn from the
+# sequences and streams the text. New institutions are COPYed in place; changed ones through a scratch table
+# and one UPDATE, after their children are deleted (they are replaced as a whole).
+INSTITUTION_COLUMNS = (
+    "uscc, name, nature, status, district, grid, address, has_escrow, escrow_mode, escrow_bank,"
+    " escrow_account_last4, categories, search_grams"
 )
-STAGE_TABLE = """CREATE TEMP TABLE IF NOT EXISTS registry_stage (
-  id bigint, is_new boolean, sha text, categories text[], grams text[], course_ids bigint[], uscc text,
-  name text, nature text, status text, district text, grid text, address text, has_escrow boolean,
-  escrow_mode text, escrow_bank text, escrow_account_last4 text, licence jsonb, premises jsonb,
-  teachers jsonb, courses jsonb, doc jsonb) ON COMMIT DELETE ROWS"""
-BEFORE_TABLE = (
-    "CREATE TEMP TABLE IF NOT EXISTS registry_before (id bigint, before jsonb) ON COMMIT DELETE ROWS"
-)
-_T = "to_timestamp(%(now)s)"
-_INSTITUTION_COLUMNS = (
-    "name, nature, status, district, grid, address, has_escrow, escrow_mode, escrow_bank,"
-    " escrow_account_last4, categories"
-)
-_COURSE_FIELDS = (
-    "code text, title text, category text, subject text, stages text[], mode text, class_size_max int,"
-    " lesson_minutes int, price_per_lesson_fen bigint, teacher_codes text[], term jsonb, weekly_slots jsonb,"
-    " sessions jsonb, prepaid_packages jsonb"
-)
-_COURSES = (
-    f"ROWS FROM (jsonb_to_recordset(s.courses) AS ({_COURSE_FIELDS})) WITH ORDINALITY"
-    " AS c(code, title, category, subject, stages, mode, class_size_max, lesson_minutes,"
-    " price_per_lesson_fen, teacher_codes, term, weekly_slots, sessions, prepaid_packages, n)"
-)
-EXPLODE = [
-    f"""UPDATE institution i SET ({_INSTITUTION_COLUMNS}, search_grams, doc_sha256, version, updated_at)
-      = ({", ".join("s." + c.strip() for c in _INSTITUTION_COLUMNS.split(","))}, s.grams, s.sha,
-         i.version + 1, {_T})
-    FROM registry_stage s WHERE NOT s.is_new AND i.id = s.id""",
-    f"""INSERT INTO institution (id, uscc, {_INSTITUTION_COLUMNS}, search_grams, doc_sha256, version,
-      created_at, updated_at)
-    SELECT id, uscc, {_INSTITUTION_COLUMNS}, grams, sha, 1, {_T}, {_T}
-    FROM registry_stage WHERE is_new ORDER BY id""",
-    """INSERT INTO licence (institution_id, number, first_approved_on, issued_on, valid_until, status,
-      scope_categories, scope_stages, scope_modes)
-    SELECT s.id, l.number, l.first_approved_on, l.issued_on, l.valid_until, l.status,
-      ARRAY(SELECT jsonb_array_elements_text(l.scope->'categories')),
-      ARRAY(SELECT jsonb_array_elements_text(l.scope->'stages')),
-      ARRAY(SELECT jsonb_array_elements_text(l.scope->'modes'))
-    FROM registry_stage s, jsonb_to_record(s.licence) AS l(number text, first_approved_on date,
-      issued_on date, valid_until date, status text, scope jsonb)
-    WHERE jsonb_typeof(s.licence) = 'object' ORDER BY s.id""",
-    """INSERT INTO premises (institution_id, code, address, area_m2, max_concurrent_students)
-    SELECT s.id, p.code, p.address, p.area_m2, p.max_concurrent_students
-    FROM registry_stage s, ROWS FROM (jsonb_to_recordset(s.premises) AS (code text, address text,
-      area_m2 numeric, max_concurrent_students int)) WITH ORDINALITY
-      AS p(code, address, area_m2, max_concurrent_students, n)
-    ORDER BY s.id, p.n""",
-    """INSERT INTO teacher (institution_id, code, name, has_teacher_certificate, serving_school_teacher)
-    SELECT s.id, t.code, t.name, t.has_teacher_certificate, t.serving_school_teacher
-    FROM registry_stage s, ROWS FROM (jsonb_to_recordset(s.teachers) AS (code text, name text,
-      has_teacher_certificate boolean, serving_school_teacher boolean)) WITH ORDINALITY
-      AS t(code, name, has_teacher_certificate, serving_school_teacher, n)
-    ORDER BY s.id, t.n""",
-    f"""INSERT INTO course (id, institution_id, code, title, category, subject, stages, mode, class_size_max,
-      lesson_minutes, price_per_lesson_fen, teacher_codes, term_start, term_end)
-    SELECT s.course_ids[c.n], s.id, c.code, c.title, c.category, c.subject, c.stages, c.mode,
-      c.class_size_max, c.lesson_minutes, c.price_per_lesson_fen, c.teacher_codes,
-      (c.term->>'start')::date, (c.term->>'end')::date
-    FROM registry_stage s, {_COURSES}
-    ORDER BY s.id, c.n""",
-]
-_PER_COURSE = """INSERT INTO {table} ({columns})
-    SELECT s.course_ids[c.n], {values}
-    FROM registry_stage s, {courses},
-      ROWS FROM (jsonb_to_recordset(c.{key}) AS ({fields})) WITH ORDINALITY AS x({names}, n)
-    ORDER BY s.id, c.n, x.n"""
-EXPLODE += [
-    _PER_COURSE.format(
-        table="course_slot",
-        columns='course_id, weekday, start, "end"',
-        courses=_COURSES,
-        key="weekly_slots",
-        fields='weekday smallint, start time, "end" time',
-        names='weekday, start, "end"',
-        values='x.weekday, x.start, x."end"',
-    ),
-    _PER_COURSE.format(
-        table="course_session",
-        columns='course_id, date, start, "end"',
-        courses=_COURSES,
-        key="sessions",
-        fields='date date, start time, "end" time',
-        names='date, start, "end"',
-        values='x.date, x.start, x."end"',
-    ),
-    _PER_COURSE.format(
-        table="prepaid_package",
-        columns="course_id, code, lessons, months, price_fen",
-        courses=_COURSES,
-        key="prepaid_packages",
-        fields="code text, lessons int, months int, price_fen bigint",
-        names="code, lessons, months, price_fen",
-        values="x.code, x.lessons, x.months, x.price_fen",
-    ),
-    f"""INSERT INTO audit_log (at, actor, action, entity, entity_key, before, after, request_id)
-    SELECT {_T}, %(actor)s, CASE WHEN is_new THEN 'create' ELSE 'replace' END, 'institution', s.uscc,
-      b.before, s.doc, %(rid)s
-    FROM registry_stage s LEFT JOIN registry_before b ON b.id = s.id ORDER BY s.id""",
-]
+COPY_SQL = {
+    "institution": f"COPY institution (id, {INSTITUTION_COLUMNS}, doc_sha256, version, created_at,"
+    " updated_at) FROM STDIN",
+    "registry_changed": f"COPY registry_changed (id, {INSTITUTION_COLUMNS}, doc_sha256) FROM STDIN",
+    "licence": "COPY licence (institution_id, number, first_approved_on, issued_on, valid_until, status,"
+    " scope_categories, scope_stages, scope_modes) FROM STDIN",
+    "premises": "COPY premises (institution_id, code, address, area_m2, max_concurrent_students) FROM STDIN",
+    "teacher": "COPY teacher (institution_id, code, name, has_teacher_certificate, serving_school_teacher)"
+    " FROM STDIN",
+    "course": "COPY course (id, institution_id, code, title, category, subject, stages, mode, class_size_max,"
+    " lesson_minutes, price_per_lesson_fen, teacher_codes, term_start, term_end) FROM STDIN",
+    "course_slot": 'COPY course_slot (course_id, weekday, start, "end") FROM STDIN',
+    "course_session": 'COPY course_session (course_id, date, start, "end") FROM STDIN',
+    "prepaid_package": "COPY prepaid_package (course_id, code, lessons, months, price_fen) FROM STDIN",
+    "audit_log": "COPY audit_log (at, actor, action, entity, entity_key, before, after, request_id)"
+    " FROM STDIN",
+}
+CHANGED_TABLE = """CREATE TEMP TABLE IF NOT EXISTS registry_changed (
+  id bigint, uscc text, name text, nature text, status text, district text, grid text, address text,
+  has_escrow boolean, escrow_mode text, escrow_bank text, escrow_account_last4 text, categories text[],
+  search_grams text[], doc_sha256 text) ON COMMIT DELETE ROWS"""
+UPDATE_CHANGED = f"""UPDATE institution i SET ({INSTITUTION_COLUMNS}, doc_sha256, version, updated_at)
+  = ({", ".join("s." + c.strip() for c in INSTITUTION_COLUMNS.split(","))}, s.doc_sha256, i.version + 1,
+     %(now)s)
+  FROM registry_changed s WHERE i.id = s.id"""
 
 
-def _stage_values(d: dict[str, Any], course_ids: Iterator[int]) -> tuple[Any, ...]:
-    esc = d["escrow"]
-    dumps = orjson.dumps
-    return (
-        pg_array(_categories(d)),
-        pg_array(queries.name_grams(d["name"])),
-        "{" + ",".join(str(next(course_ids)) for _ in d["courses"]) + "}",
-        d["uscc"],
-        d["name"],
-        d["nature"],
-        d["status"],
-        d["district"],
-        d["grid"],
-        d["address"],
-        esc is not None,
-        esc["mode"] if esc else None,
-        esc["bank"] if esc else None,
-        esc["account_last4"] if esc else None,
-        dumps(d["licence"]).decode(),
-        dumps(d["premises"]).decode(),
-        dumps(d["teachers"]).decode(),
-        dumps(d["courses"]).decode(),
-    )
+def _json_field(data: bytes) -> str:
+    """Compact JSON (no raw control characters) as a COPY field: only backslashes need doubling."""
+    return data.decode().replace("\\", "\\\\")
+
+
+def copy_text(
+    staged: Sequence[tuple[int, bool, ValidDoc]],
+    course_ids: Iterator[int],
+    before: dict[int, dict[str, Any]],
+    *,
+    actor: str,
+    now: dt.datetime,
+) -> dict[str, list[str]]:
+    """The text of every COPY of a batch: each prepared line prefixed with its ids."""
+    out: dict[str, list[str]] = {table: [] for table in COPY_SQL}
+    ts = now.isoformat()
+    rid = copy_field(request_id_var.get())
+    who = copy_field(actor)
+    for iid, is_new, v in staged:
+        r = v.rows
+        p = f"{iid}\t"
+        if is_new:
+            out["institution"].append(f"{p}{r.institution[:-1]}\t{v.sha256}\t1\t{ts}\t{ts}\n")
+        else:
+            out["registry_changed"].append(f"{p}{r.institution[:-1]}\t{v.sha256}\n")
+        if r.licence is not None:
+            out["licence"].append(p + r.licence)
+        out["premises"].extend(p + line for line in r.premises)
+        out["teacher"].extend(p + line for line in r.teachers)
+        for course, slots, sessions, packages in r.courses:
+            c = f"{next(course_ids)}\t"
+            out["course"].append(c + p + course)
+            out["course_slot"].extend(c + line for line in slots)
+            out["course_session"].extend(c + line for line in sessions)
+            out["prepaid_package"].extend(c + line for line in packages)
+        old = _json_field(orjson.dumps(before[iid])) if not is_new else "\\N"
+        action = "create" if is_new else "replace"
+        out["audit_log"].append(
+            f"{ts}\t{who}\t{action}\tinstitution\t{v.uscc}\t{old}\t{_json_field(v.canonical)}\t{rid}\n"
+        )
+    return out
 
 
 def save_documents(
@@ -274,31 +328,21 @@ def save_documents(
     session.flush()
     changed = [iid for iid, is_new, _ in staged if not is_new]
     before = queries.documents_by_id(session, changed)
+    course_ids = iter(_next_ids(session, "course", sum(len(v.rows.courses) for _, _, v in staged)))
+    lines = copy_text(staged, course_ids, before, actor=actor, now=now)
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur:
-        # The scratch tables have no statistics, so the planner overestimates and would JIT-compile every
-        # statement (hundreds of ms each): not worth it for a batch.
-        cur.execute("SET LOCAL jit = off")
-        cur.execute(STAGE_TABLE)
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS registry_before (id bigint, before jsonb) ON COMMIT DELETE ROWS"
-        )
-        cur.execute("DELETE FROM registry_stage")
-        cur.execute("DELETE FROM registry_before")
-        course_ids = iter(_next_ids(session, "course", sum(len(v.doc["courses"]) for _, _, v in staged)))
-        with cur.copy(f"COPY registry_stage ({STAGE_COLUMNS}) FROM STDIN") as cp:
-            for iid, is_new, v in staged:
-                cp.write_row((iid, is_new, v.sha256, *_stage_values(v.doc, course_ids), v.canonical.decode()))
         if changed:
-            with cur.copy("COPY registry_before (id, before) FROM STDIN") as cp:
-                for iid in changed:
-                    cp.write_row((iid, orjson.dumps(before[iid]).decode()))
+            cur.execute(CHANGED_TABLE)
             for table in ("licence", "premises", "teacher", "course"):
                 cur.execute(f"DELETE FROM {table} WHERE institution_id = ANY(%s)", (changed,))
-        params = {"now": now.timestamp(), "actor": actor, "rid": request_id_var.get()}
-        for stmt in EXPLODE:
-            cur.execute(stmt, params)
+        for table, sql in COPY_SQL.items():
+            if lines[table]:
+                with cur.copy(sql) as cp:
+                    cp.write("".join(lines[table]).encode())
+        if changed:
+            cur.execute(UPDATE_CHANGED, {"now": now})
     return result
 
 

@@ -92,6 +92,30 @@ def test_changed_record_is_updated_with_before_and_after(engine: Engine, tmp_pat
     assert row.after["courses"][0]["prepaid_packages"][0]["price_fen"] == 150000
 
 
+def test_text_that_copy_and_arrays_must_escape_is_stored_exactly(engine: Engine, tmp_path: Path) -> None:
+    """Rows are written as COPY text and array literals: backslashes, tabs, newlines, quotes, braces,
+    commas and a literal \\N must all come back as they went in, in the tables and in the audit row."""
+    doc = example_document()
+    tricky = 'A\\B\tC\nD\r"E" {F,G} \\N 机构'
+    doc["name"] = tricky[:200]
+    doc["address"] = "广州市天河区\\N\t1号"
+    doc["teachers"][0]["name"] = 'Tea"c\\her'
+    doc["premises"][0]["address"] = "line one\nline two"
+    doc["courses"][0]["title"] = "C:\\path\\to {x}"
+    path = tmp_path / "tricky.jsonl"
+    path.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    report = _import(engine, path)
+    assert (report.imported, report.rejected) == (1, [])
+    assert _stored(engine, doc["uscc"]) == doc
+    with engine.connect() as conn:
+        after = conn.execute(
+            text("SELECT after FROM audit_log WHERE entity_key = :u AND action = 'create'"), {"u": doc["uscc"]}
+        ).scalar_one()
+    assert after == doc
+    again = _import(engine, path)
+    assert again.unchanged == 1
+
+
 def test_malformed_json_file_names_line_and_column(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('[\n  {"uscc": "x",\n  oops\n]', encoding="utf-8")
