@@ -10,6 +10,8 @@ A real server (``supervision serve --workers N``, as production runs it) answers
 requests, in turn and in the same run:
 
 * ``static``: ``/static/site.css`` — the baseline: the same server, the same middleware, no work of ours;
+* ``livez``: ``/livez`` — for reference, the cheapest route of the application (no database, no template):
+  what the framework alone costs on this machine;
 * ``institution``: ``/institutions/{uscc}`` for credit codes drawn at random from the whole registry;
 * ``institution-json``: ``/api/v1/public/institutions/{uscc}``, the same;
 * ``search``: ``/?q=…`` with name fragments, credit codes and licence numbers drawn at random.
@@ -181,7 +183,8 @@ def main() -> None:
     results: dict[str, Any] = {}
     with scratch_database("sv_bench_public") as url, tempfile.TemporaryDirectory() as tmp:
         paths = prepare(url, args.count)
-        scripts: dict[str, Path | None] = {"static": None}
+        scripts: dict[str, Path | None] = {"static": None, "livez": None}
+        fixed = {"static": "/static/site.css", "livez": "/livez"}
         for name, items in paths.items():
             (Path(tmp) / f"{name}.txt").write_text("\n".join(items) + "\n", encoding="utf-8")
             script = Path(tmp) / f"{name}.lua"
@@ -192,7 +195,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             for name, script in scripts.items():
-                target = f"{base}/static/site.css" if script is None else base
+                target = base + fixed[name] if script is None else base
                 wrk(target, script, args.warmup, args.connections, args.threads)
                 load = os.getloadavg()[0]
                 results[name] = wrk(target, script, args.duration, args.connections, args.threads)

@@ -58,11 +58,15 @@ def create_app(
     app.state.clock = clock or default_clock(settings)
     app.state.settings = settings
 
+    # Starlette tries routes in order: the parents' pages and the public API, the most requested, come first.
     for router in (
+        public_pages.router,
+        public.router,
+        public_lists.router,
+        public_complaints.router,
         ops.router,
         auth.router,
         registry.router,
-        public.router,
         escrow.router,
         escrow.staff_router,
         lists.router,
@@ -70,19 +74,13 @@ def create_app(
         decisions.router,
         rules.router,
         findings.router,
+        staff_pages.router,
+        staff_escrow.router,
+        staff_decisions.router,
+        staff_findings.router,
+        portal_pages.router,
     ):
         app.include_router(router)
-    for pages in (
-        public_pages,
-        public_lists,
-        public_complaints,
-        staff_pages,
-        staff_escrow,
-        staff_decisions,
-        staff_findings,
-        portal_pages,
-    ):
-        app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=ROOT / "supervision" / "web" / "static"), name="static")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)

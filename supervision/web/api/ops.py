@@ -11,7 +11,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/livez")
-def livez() -> dict[str, str]:
+async def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
