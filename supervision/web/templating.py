@@ -11,6 +11,8 @@ from fastapi.templating import Jinja2Templates
 from supervision.settings import ROOT
 
 templates = Jinja2Templates(directory=ROOT / "templates")
+# Templates are part of the release: not checked for changes on disk at every render (three stat calls a page).
+templates.env.auto_reload = False
 
 
 def fen(value: int | None) -> str:
