@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 import orjson
+import psycopg
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -337,10 +338,18 @@ def save_documents(
             cur.execute(CHANGED_TABLE)
             for table in ("licence", "premises", "teacher", "course"):
                 cur.execute(f"DELETE FROM {table} WHERE institution_id = ANY(%s)", (changed,))
-        for table, sql in COPY_SQL.items():
-            if lines[table]:
-                with cur.copy(sql) as cp:
-                    cp.write("".join(lines[table]).encode())
+        try:
+            for table, sql in COPY_SQL.items():
+                if lines[table]:
+                    with cur.copy(sql) as cp:
+                        cp.write("".join(lines[table]).encode())
+        except psycopg.errors.UniqueViolation:
+            # Another transaction registered one of these credit codes after ours looked: nothing of this
+            # batch is kept (the transaction is aborted), and the caller is told to try again.
+            raise Conflict(
+                "another change registered the same institution at the same time; try again",
+                "concurrent_change",
+            ) from None
         if changed:
             cur.execute(UPDATE_CHANGED, {"now": now})
     return result

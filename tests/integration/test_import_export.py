@@ -109,7 +109,8 @@ def test_text_that_copy_and_arrays_must_escape_is_stored_exactly(engine: Engine,
     assert _stored(engine, doc["uscc"]) == doc
     with engine.connect() as conn:
         after = conn.execute(
-            text("SELECT after FROM audit_log WHERE entity_key = :u AND action = 'create'"), {"u": doc["uscc"]}
+            text("SELECT after FROM audit_log WHERE entity_key = :u AND action = 'create'"),
+            {"u": doc["uscc"]},
         ).scalar_one()
     assert after == doc
     again = _import(engine, path)
@@ -218,3 +219,39 @@ def test_large_file_imports_whole(engine: Engine, tmp_path: Path) -> None:
     report = _import(engine, path)
     assert report.rejected == []
     assert report.imported == count
+
+
+def test_two_simultaneous_creations_of_one_institution_one_wins_one_conflicts(engine: Engine) -> None:
+    """Both look before either has committed: the second COPY waits on the first's unique key, then gets a
+    clear 409 instead of a database error, and nothing of it is kept."""
+    import threading
+
+    from supervision.core.errors import Conflict
+    from supervision.registry import service as registry
+
+    doc = registry.validate(example_document())
+    first, second = Session(engine), Session(engine)
+    try:
+        registry.save_documents(first, [doc], actor="test:a", now=NOW)
+        outcome: dict[str, Any] = {}
+
+        def save_second() -> None:
+            try:
+                registry.save_documents(second, [doc], actor="test:b", now=NOW)
+                outcome["result"] = "saved"
+            except Conflict as err:
+                outcome["result"] = err.code
+
+        thread = threading.Thread(target=save_second)
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive(), "the second writer should wait for the first"
+        first.commit()
+        thread.join(10)
+        assert outcome == {"result": "concurrent_change"}
+        second.rollback()
+    finally:
+        first.close()
+        second.close()
+    assert _stored(engine, doc.uscc) == doc.doc
+    assert _audit_rows(engine, [doc.uscc]) == 1
