@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from supervision.settings import ROOT
 
 templates = Jinja2Templates(directory=ROOT / "templates")
-# Templates are part of the release: not checked for changes on disk at every render (three stat calls a page).
+# Templates ship with the release: not checked on disk at every render (three stat calls a page).
 templates.env.auto_reload = False
 
 
