@@ -15,6 +15,8 @@ import psycopg
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 
+from supervision.escrow import schemas as escrow_schemas
+
 # The institution documents of ``(lo, hi]`` by id, the same JSON as ``registry.queries.DOCUMENT_SQL`` (a test
 # holds them equal) but set-based: each child table is read once per range through its index instead of once
 # per institution, and objects are made from rows (``json_agg(v)``, ``row_to_json``) rather than key by key,
@@ -76,20 +78,7 @@ ORDER BY i.id
 # from these facts equal to those from the whole statements: a rule that comes to read other lines adds their
 # type here.
 RULE_LINE_TYPES = ("receipt",)
-SUMMARY_FIELDS = (
-    "id",
-    "period",
-    "mode",
-    "opening_balance_fen",
-    "receipts_fen",
-    "released_fen",
-    "refunds_fen",
-    "closing_balance_fen",
-    "bank_reported_balance_fen",
-    "reserve_balance_fen",
-    "unearned_liability_fen",
-    "amends",
-)
+SUMMARY_FIELDS = ("id", *escrow_schemas.SUMMARY_FIELDS)
 
 # The escrow statements in force (accepted, not superseded: no later statement amends them) of the
 # institutions matched by ``{where}``, by institution and period; then the receipt lines of some of them.
