@@ -25,3 +25,6 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     page_size: int
+    more: bool = Field(
+        False, description="more items match than `total` counts (a count that stops, as the public search's)"
+    )

@@ -29,13 +29,14 @@ class AsyncReadPool:
             self._conninfo, autocommit=True, options="-c timezone=UTC", application_name="public-read"
         )
 
-    async def value(self, sql: str, params: dict[str, Any]) -> Any:
-        """The first column of the first row of ``sql`` (None when there is no row)."""
+    async def value(self, sql: str, params: dict[str, Any], prepare: bool | None = None) -> Any:
+        """The first column of the first row of ``sql`` (None when there is no row). ``prepare``: as
+        psycopg's (None: prepared after a few uses; False: planned for its values every time)."""
         async with self._slots:
             for attempt in (1, 2):
                 conn = self._idle.pop() if self._idle else await self._connect()
                 try:
-                    cur = await conn.execute(sql, params)
+                    cur = await conn.execute(sql, params, prepare=prepare)
                     row = await cur.fetchone()
                 except psycopg.OperationalError:
                     await conn.close()
@@ -46,15 +47,29 @@ class AsyncReadPool:
                 return row[0] if row else None
         raise AssertionError("unreachable")
 
-    async def rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every row of ``sql`` as a dict."""
+    async def rows(
+        self,
+        sql: str,
+        params: dict[str, Any],
+        planner: tuple[str, ...] = (),
+        prepare: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every row of ``sql`` as a dict. ``planner``: settings (``"enable_seqscan = off"``) for this
+        statement alone, in a transaction of its own; ``prepare`` as for :meth:`value`."""
         async with self._slots:
             for attempt in (1, 2):
                 conn = self._idle.pop() if self._idle else await self._connect()
                 try:
                     cur = conn.cursor(row_factory=dict_row)
-                    await cur.execute(sql, params)
-                    out = await cur.fetchall()
+                    if planner:
+                        async with conn.transaction():
+                            for setting in planner:
+                                await cur.execute(f"SET LOCAL {setting}")
+                            await cur.execute(sql, params, prepare=prepare)
+                            out = await cur.fetchall()
+                    else:
+                        await cur.execute(sql, params, prepare=prepare)
+                        out = await cur.fetchall()
                 except psycopg.OperationalError:
                     await conn.close()
                     if attempt == 2:

@@ -41,6 +41,7 @@ class Institution(SQLModel, table=True):
     __tablename__ = "institution"
     __table_args__ = (
         Index("ix_institution_search_grams", "search_grams", postgresql_using="gin"),
+        Index("ix_institution_name_uscc", "name", "uscc"),
         CheckConstraint("nature IN ('non_profit','for_profit')", name="nature"),
         CheckConstraint("status IN ('operating','suspended','closed')", name="status"),
         CheckConstraint(

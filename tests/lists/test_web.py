@@ -230,6 +230,44 @@ def test_search_filters_by_list_and_shows_status(staff: httpx.Client, engine: En
     assert "黑名单" in html and "隐形变异开展学科类培训" in html
 
 
+def test_search_past_the_count_cap_walks_names_in_order_and_says_more(
+    staff: httpx.Client, monkeypatch: Any
+) -> None:
+    """A search matching more than the counted cap says "more than", pages through the first ones in name
+    order (found by walking the name index, not by sorting every match), and stops at the cap."""
+    from supervision.lists import public as public_lists
+
+    tag = f"qz{datetime_token()}"
+    names = [f"广州{tag}培训中心{c}" for c in "ABCDE"]  # the same order under any collation
+    usccs = {register(staff, name=name)["uscc"]: name for name in names}
+    api = f"{staff.base_url}/api/v1/public/institutions"
+
+    def page(n: int, size: int = 2) -> dict[str, Any]:
+        r = httpx.get(api, params={"q": tag, "page": n, "page_size": size})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    everything = page(1, 20)
+    assert (everything["total"], everything["more"]) == (5, False)
+    assert [i["name"] for i in everything["items"]] == names
+    assert {i["uscc"] for i in everything["items"]} == set(usccs)
+
+    monkeypatch.setattr(public_lists, "COUNT_CAP", 3)
+    first, second, third = page(1), page(2), page(3)
+    assert (first["total"], first["more"]) == (3, True)
+    assert [i["name"] for i in first["items"]] == names[:2]
+    assert [i["name"] for i in second["items"]] == names[2:3]
+    assert third["items"] == []
+    html = httpx.get(f"{staff.base_url}/", params={"q": tag}).text
+    assert "找到超过 3 家机构" in html
+    english = httpx.get(f"{staff.base_url}/", params={"q": tag, "lang": "en"}).text
+    assert "More than 3 institutions found" in english
+
+
+def datetime_token() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%H%M%S%f")
+
+
 def test_negative_list_names_every_rule(http: httpx.Client) -> None:
     html = http.get("/negative-list").text
     for rule in all_rules():

@@ -24,10 +24,12 @@ async def search(
     ),
     paging: PageParams = Depends(),
 ) -> Page[dict[str, Any]]:
-    total, items = await public_lists.search(
+    found = await public_lists.search(
         request.app.state.engine, q=q, grid=grid, category=category, list_kind=list_kind, paging=paging
     )
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return Page(
+        items=found.items, total=found.total, more=found.more, page=paging.page, page_size=paging.page_size
+    )
 
 
 @router.get("/institutions/{uscc}", responses={404: {"description": "no such institution"}})

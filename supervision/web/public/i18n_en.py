@@ -26,6 +26,10 @@ EN: dict[str, str] = {
     "名单": "List",
     "全部": "All",
     "共找到 {n} 家机构。": "{n} institutions found.",
+    "找到超过 {n} 家机构，只列出前 {n} 家。请输入更完整的名称，或加上街道、类别等条件。": (
+        "More than {n} institutions found; the first {n} are listed. Type more of the name, or add a street"
+        " or category."
+    ),
     "许可证": "Licence",
     "未查到办学许可证": "No school-running licence found",
     "持证办学、资金监管、未发现严重问题": "Licensed, prepaid fees supervised, no serious problem found",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -26,12 +26,12 @@ async def index(
     list_kind: Literal["white", "warning", "black", ""] | None = Query(None, alias="list"),
     page_no: int = Query(1, alias="page", ge=1, le=500),
 ) -> HTMLResponse:
-    """Search: one statement awaited on the event loop, like the institution page."""
+    """Search, awaited on the event loop like the institution page (see ``lists.public.search``)."""
     engine = request.app.state.engine
     searched = bool(q or grid or category or list_kind)
-    total, items = 0, list[dict[str, Any]]()
+    found = public_lists.SearchResult(0, False, [])
     if searched:
-        total, items = await public_lists.search(
+        found = await public_lists.search(
             engine,
             q=q,
             grid=grid or None,
@@ -50,8 +50,9 @@ async def index(
             "list_kind": list_kind,
             "grids": await public_lists.grids(engine),
             "searched": searched,
-            "total": total,
-            "items": items,
+            "total": found.total,
+            "more": found.more,
+            "items": found.items,
             "page_no": page_no,
             "page_size": PAGE_SIZE,
             "rules": catalogue.by_id(settings.jurisdiction, request.app.state.clock.today()),
