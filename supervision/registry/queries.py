@@ -115,10 +115,12 @@ def search(
     params: dict[str, Any] = dict(extra_params or {})
     if q:
         q = q.strip()
-        params.update(q=q, like=f"%{like_escape(q.lower())}%", grams=query_grams(q))
+        params.update(q=q, qu=q.upper(), like=f"%{like_escape(q.lower())}%", grams=query_grams(q))
+        # Each of the three ways has its own index, and PostgreSQL combines them (a bitmap OR) only when
+        # every branch can use one: the licence numbers are looked up first, not as a correlated EXISTS.
         where.append(
-            "(i.uscc = upper(:q) OR EXISTS (SELECT 1 FROM licence l WHERE l.institution_id = i.id"
-            " AND l.number = :q) OR (i.search_grams @> CAST(:grams AS text[]) AND lower(i.name) LIKE :like))"
+            "((i.search_grams @> CAST(:grams AS text[]) AND lower(i.name) LIKE :like) OR i.uscc = :qu"
+            " OR i.id = ANY(ARRAY(SELECT institution_id FROM licence WHERE number = :q)))"
         )
     if grid:
         where.append("i.grid = :grid")
