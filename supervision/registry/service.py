@@ -73,7 +73,7 @@ def copy_line(*values: Any) -> str:
 
 
 def copy_rows(d: dict[str, Any]) -> Rows:
-    """The COPY lines of a valid document (columns as in :data:`COPY_COLUMNS`)."""
+    """The COPY lines of a valid document, without ids (columns as in :data:`COPY_SQL`)."""
     esc = d["escrow"]
     lic = d["licence"]
     licence = None
@@ -146,8 +146,8 @@ def copy_rows(d: dict[str, Any]) -> Rows:
 class ValidDoc:
     """A document that passed validation: its credit code, canonical JSON, SHA-256 and COPY lines.
 
-    Small and picklable, so that an import can validate in worker processes; the content itself is parsed
-    back from the canonical JSON when asked for."""
+    The content itself is parsed back from the canonical JSON when asked for (rarely: storing needs only
+    the lines)."""
 
     uscc: str
     canonical: bytes
@@ -207,10 +207,10 @@ def pg_array(items: Sequence[str]) -> str:
     return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "}"
 
 
-# Documents are written with one COPY per table and batch: every line was prepared at validation (possibly
-# in another process, see ``io.import_records``), so storing a batch only prefixes the ids drawn from the
-# sequences and streams the text. New institutions are COPYed in place; changed ones through a scratch table
-# and one UPDATE, after their children are deleted (they are replaced as a whole).
+# Documents are written with one COPY per table and batch: every line was prepared at validation, so storing
+# a batch only prefixes the ids drawn from the sequences and streams the text. New institutions are COPYed
+# in place; changed ones through a scratch table and one UPDATE, after their children are deleted (they are
+# replaced as a whole).
 INSTITUTION_COLUMNS = (
     "uscc, name, nature, status, district, grid, address, has_escrow, escrow_mode, escrow_bank,"
     " escrow_account_last4, categories, search_grams"
@@ -352,6 +352,8 @@ def save_documents(
             ) from None
         if changed:
             cur.execute(UPDATE_CHANGED, {"now": now})
+            # Emptied now, not only at commit: a second save in the same transaction must not see these.
+            cur.execute("DELETE FROM registry_changed")
     return result
 
 

@@ -255,3 +255,25 @@ def test_two_simultaneous_creations_of_one_institution_one_wins_one_conflicts(en
         second.close()
     assert _stored(engine, doc.uscc) == doc.doc
     assert _audit_rows(engine, [doc.uscc]) == 1
+
+
+def test_two_replacements_in_one_transaction_keep_the_last(engine: Engine) -> None:
+    """Saves share a scratch table for changed institutions: a second save in the same transaction must
+    apply its own document, not the first one's again."""
+    from supervision.registry import service as registry
+
+    doc = example_document()
+    with Session(engine) as s:
+        registry.save_documents(s, [registry.validate(doc)], actor="test", now=NOW)
+        for name in ("第一次改名培训中心", "第二次改名培训中心"):
+            doc["name"] = name
+            res = registry.save_documents(s, [registry.validate(doc)], actor="test", now=NOW)
+            assert res.updated == [doc["uscc"]]
+        s.commit()
+    stored = _stored(engine, doc["uscc"])
+    assert stored is not None and stored["name"] == "第二次改名培训中心"
+    with engine.connect() as conn:
+        version = conn.execute(
+            text("SELECT version FROM institution WHERE uscc = :u"), {"u": doc["uscc"]}
+        ).scalar_one()
+    assert version == 3
