@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -59,6 +61,13 @@ def make_engine(url: str) -> Engine:
         pool_pre_ping=True,
         connect_args={"options": "-c timezone=UTC"},
     )
+
+
+def raw_connection(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection under ``session``, in its transaction: for COPY and other bulk work."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    return raw  # type: ignore[no-any-return]
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from supervision.compliance import facts
+from supervision.db import raw_connection
 
 
 def statements_for(
@@ -36,13 +37,6 @@ def statements_for(
     with raw_connection(session).cursor() as cur:
         out.update(facts.read_statements(cur, "s.institution_id = ANY(%(ids)s)", {"ids": ids}, known_lines))
     return out
-
-
-def raw_connection(session: Session) -> Any:
-    """The psycopg connection under the session (COPY, and the facts read on it when not pooled)."""
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    return raw
 
 
 def no_jit(session: Session) -> None:

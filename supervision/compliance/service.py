@@ -33,6 +33,7 @@ from supervision.compliance.models import RuleRun
 from supervision.core import audit
 from supervision.core.clock import SystemClock
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem
+from supervision.db import raw_connection
 from supervision.registry import queries as registry_queries
 from supervision.registry import service as registry
 from supervision.settings import get_settings
@@ -51,10 +52,6 @@ def _jurisdiction(jurisdiction: str | None) -> str:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now if now is not None else SystemClock().now()
-
-
-def _raw(session: Session) -> Any:
-    return queries.raw_connection(session)
 
 
 def _dsn(session: Session) -> str:
@@ -218,7 +215,7 @@ def run_full(
     job = ev.Job(_dsn(session), jurisdiction, as_of, "stage")
     n_workers = _workers(workers, len(ids))
     todo = ev.ranges(ids, batch_size)
-    ev.evaluate_ranges(job, todo, workers=n_workers, local=_raw(session), on_result=keep)
+    ev.evaluate_ranges(job, todo, workers=n_workers, local=raw_connection(session), on_result=keep)
 
     elapsed = time.perf_counter() - clock
     run.institutions = evaluated
@@ -481,7 +478,7 @@ def dry_run(
 
     ids = queries.institution_ids(session)
     n_workers = _workers(workers, len(ids))
-    raw = _raw(session)
+    raw = raw_connection(session)
     if n_workers == 0:
         queries.no_jit(session)
     rules: dict[str, ev.RuleDiff] = {}

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from supervision.compliance import service as compliance
 from supervision.core import audit
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem
+from supervision.db import raw_connection
 from supervision.escrow import ledger, queries, reconcile
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.schemas import ParsedStatement, StatementOut
@@ -234,8 +235,7 @@ def _copy_lines(session: Session, statement_id: int, parsed: ParsedStatement) ->
     or backslash, so no value needs escaping."""
     if not parsed.lines:
         return
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
+    raw = raw_connection(session)
     prefix = f"{statement_id}\t"
     null = "\\N"
     buf = "".join(

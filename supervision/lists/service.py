@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from supervision.core import audit
 from supervision.core.errors import Invalid, NotFound, Problem
+from supervision.db import raw_connection
 from supervision.lists import queries
 from supervision.lists.models import KINDS
 
@@ -211,8 +212,7 @@ def _publish_kind(
     out.seconds["store"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
+    raw = raw_connection(session)
     seq = (prev["seq"] + 1) if prev else 1
     prev_sha = prev["sha256"] if prev else None
     header = {
@@ -327,8 +327,7 @@ def _record_changes(
         ):
             came_from.setdefault(r.uscc, []).append(f"from:{r.kind}")
     why = why_left(session, kind, gone, as_of) if gone else {}
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
+    raw = raw_connection(session)
     with (
         raw.cursor() as cur,
         cur.copy(

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from supervision.core import audit
 from supervision.core.audit import request_id_var
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem, problems_from_pydantic
+from supervision.db import raw_connection
 from supervision.registry import queries
 from supervision.registry.schemas import PATTERN_HINTS, InstitutionDoc
 
@@ -331,8 +332,7 @@ def save_documents(
     before = queries.documents_by_id(session, changed)
     course_ids = iter(_next_ids(session, "course", sum(len(v.rows.courses) for _, _, v in staged)))
     lines = copy_text(staged, course_ids, before, actor=actor, now=now)
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
+    raw = raw_connection(session)
     with raw.cursor() as cur:
         if changed:
             cur.execute(CHANGED_TABLE)
