@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from supervision.registry import queries
 from supervision.registry import service as registry
 
 BATCH = 1000
+WRITERS = 2
 
 
 @dataclass
@@ -394,7 +396,6 @@ def import_records(
     actor: str,
     now: dt.datetime,
     progress: Callable[[int], None] | None = None,
-    on_saved: Callable[[Session, list[int]], None] | None = None,
 ) -> ImportReport:
     """Validate every record, store the good ones in batches, and report the bad ones with their place."""
     report = ImportReport()
@@ -404,8 +405,6 @@ def import_records(
     def write(docs: list[Any]) -> registry.SaveResult:
         with Session(engine) as session:
             res = registry.save_documents(session, docs, actor=actor, now=now)
-            if on_saved:
-                on_saved(session, res.changed_ids)
             session.commit()
         return res
 
@@ -417,17 +416,18 @@ def import_records(
         if progress:
             progress(size)
 
-    # One writer thread: while PostgreSQL stores batch n, this thread validates batch n + 1.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
-        pending: tuple[Future[registry.SaveResult], int] | None = None
+    # Writer threads, each with its own connection: while PostgreSQL stores earlier batches, this thread
+    # validates the next. Batches never share an institution (``seen``), so they cannot conflict.
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="import-writer") as writer:
+        pending: deque[tuple[Future[registry.SaveResult], int]] = deque()
 
         def submit() -> None:
-            nonlocal pending, batch
+            nonlocal batch
             if not batch:
                 return
-            if pending:
-                collect(*pending)
-            pending = (writer.submit(write, batch), len(batch))
+            if len(pending) >= WRITERS:
+                collect(*pending.popleft())
+            pending.append((writer.submit(write, batch), len(batch)))
             batch = []
 
         for rec in records:
@@ -449,8 +449,8 @@ def import_records(
             if len(batch) >= BATCH:
                 submit()
         submit()
-        if pending:
-            collect(*pending)
+        while pending:
+            collect(*pending.popleft())
     return report
 
 

@@ -35,6 +35,14 @@ def _fk(table: str, index: bool = True) -> Column[int]:
     return Column(BigInteger, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False, index=index)
 
 
+def _course_ref() -> Column[int]:
+    """A course's slot, session or package: its ``course_id`` has no per-row foreign key. PostgreSQL checks
+    a key one row at a time, and these three tables hold most of the registry's rows; triggers installed by
+    migration 0008 do the same work once per statement (a row naming a missing course is refused with
+    SQLSTATE 23503, deleting or truncating courses deletes their rows, a course's id cannot change)."""
+    return Column(BigInteger, nullable=False, index=True)
+
+
 class Institution(SQLModel, table=True):
     """校外培训机构 — a training institution, identified publicly by its credit code (统一社会信用代码)."""
 
@@ -152,7 +160,7 @@ class CourseSlot(SQLModel, table=True):
     __tablename__ = "course_slot"
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    course_id: int = Field(sa_column=_fk("course"))
+    course_id: int = Field(sa_column=_course_ref())
     weekday: int = Field(sa_column=Column(SmallInteger, nullable=False))
     start: dt.time = Field(sa_column=Column(Time, nullable=False))
     end: dt.time = Field(sa_column=Column(Time, nullable=False))
@@ -164,7 +172,7 @@ class CourseSession(SQLModel, table=True):
     __tablename__ = "course_session"
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    course_id: int = Field(sa_column=_fk("course"))
+    course_id: int = Field(sa_column=_course_ref())
     date: dt.date = Field(sa_column=Column(Date, nullable=False))
     start: dt.time = Field(sa_column=Column(Time, nullable=False))
     end: dt.time = Field(sa_column=Column(Time, nullable=False))
@@ -176,7 +184,7 @@ class PrepaidPackage(SQLModel, table=True):
     __tablename__ = "prepaid_package"
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    course_id: int = Field(sa_column=_fk("course"))
+    course_id: int = Field(sa_column=_course_ref())
     code: str = Field(sa_column=Column(Text, nullable=False))
     lessons: int = Field(sa_column=Column(Integer, nullable=False))
     months: int = Field(sa_column=Column(Integer, nullable=False))

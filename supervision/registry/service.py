@@ -185,10 +185,6 @@ class SaveResult:
     unchanged: list[str] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def changed_ids(self) -> list[int]:
-        return [self.ids[u] for u in (*self.created, *self.updated)]
-
 
 def _categories(doc: dict[str, Any]) -> list[str]:
     cats = set(doc["licence"]["scope"]["categories"]) if doc["licence"] else set()

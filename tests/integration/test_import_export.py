@@ -74,6 +74,31 @@ def test_reimport_changes_nothing_and_writes_no_audit(engine: Engine, tmp_path: 
     assert _audit_rows(engine, [d["uscc"] for d in docs]) == audit_before == 5
 
 
+def test_batches_written_side_by_side_all_land(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small batches, so that the writers store several at once: new, changed and unchanged records and a bad
+    one, every good record stored once, the progress counted for each batch."""
+    monkeypatch.setattr("supervision.registry.io.BATCH", 2)
+    docs = [example_document() for _ in range(9)]
+    path = tmp_path / "registry.jsonl"
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs[:5]), encoding="utf-8")
+    assert _import(engine, path).imported == 5
+    docs[1]["name"] += "（新址）"
+    docs[3]["courses"][0]["title"] = "改过的课程"
+    bad = example_document(nature="state_owned")
+    lines = [json.dumps(d, ensure_ascii=False) for d in docs] + [json.dumps(bad, ensure_ascii=False)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen: list[int] = []
+    report = import_records(engine, read_source(path), actor="test:import", now=NOW, progress=seen.append)
+    assert (report.imported, report.updated, report.unchanged) == (4, 2, 3)
+    assert [loc for loc, _ in report.rejected] == ["registry.jsonl:10"]
+    assert sum(seen) == 9 and len(seen) == 5
+    for d in docs:
+        assert _stored(engine, d["uscc"]) == d
+    assert _stored(engine, bad["uscc"]) is None
+
+
 def test_changed_record_is_updated_with_before_and_after(engine: Engine, tmp_path: Path) -> None:
     doc = example_document()
     path = tmp_path / "one.json"
