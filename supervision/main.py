@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from fastapi import FastAPI, Request
@@ -115,8 +116,16 @@ def create_app(
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory supervision.main:app_factory``."""
-    return create_app()
+    """Entry point for ``uvicorn --factory supervision.main:app_factory``, called once in each worker process.
+
+    Once the application is built, every object that exists is moved out of the garbage collector's reach
+    (``gc.freeze``): they live as long as the process, and a full collection scanned all of them (some
+    150,000, 60 to 90 ms) a few times a second under load, stalling every request in flight. With them
+    frozen, the institution page's 99th percentile under load went from 74 ms to 13 ms (bench/RESULTS.md).
+    """
+    app = create_app()
+    gc.freeze()
+    return app
 
 
 __all__ = ["create_app"]
