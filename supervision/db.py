@@ -24,10 +24,12 @@ from supervision.settings import get_settings
 
 def embedded_url(var_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL under ``var_dir/pgdata`` and return its SQLAlchemy URL."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(var_dir))
+    # pgserver keeps its lock files in the runtime directory, which must be private to the user (0700).
+    run_dir = var_dir / "run"
+    run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(run_dir))
     import pgserver  # imported lazily: only needed without a configured URL
 
-    var_dir.mkdir(parents=True, exist_ok=True)
     pgserver.get_server(var_dir / "pgdata", cleanup_mode=None)  # type: ignore[attr-defined]
     host = str(var_dir / "pgdata")
     return f"postgresql+psycopg://postgres@/postgres?host={host}"

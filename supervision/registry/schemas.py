@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -192,12 +192,9 @@ class CourseDoc(Doc):
 
     @model_validator(mode="after")
     def _subject_matches_category(self) -> CourseDoc:
-        is_subject = self.subject in SUBJECTS
-        if is_subject != (self.category == "subject"):
-            raise ValueError(
-                f"subject {self.subject!r} is {'a' if is_subject else 'not a'} subject discipline "
-                f"but category is {self.category!r}"
-            )
+        problem = subject_problem(self.subject, self.category)
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -226,21 +223,88 @@ class InstitutionDoc(Doc):
 
     @model_validator(mode="after")
     def _codes(self) -> InstitutionDoc:
-        problems: list[str] = []
-        teacher_codes = {t.code for t in self.teachers}
-        for kind, codes in (
-            ("premises", [p.code for p in self.premises]),
-            ("teacher", [t.code for t in self.teachers]),
-            ("course", [c.code for c in self.courses]),
-            ("package", [k.code for c in self.courses for k in c.prepaid_packages]),
-        ):
-            if len(set(codes)) != len(codes):
-                dup = sorted({c for c in codes if codes.count(c) > 1})
-                problems.append(f"{kind} codes must be unique within the institution: {', '.join(dup)}")
-        for i, course in enumerate(self.courses):
-            if not teacher_codes.issuperset(course.teacher_codes):
-                unknown = [c for c in course.teacher_codes if c not in teacher_codes]
-                problems.append(f"courses[{i}].teacher_codes names unknown teachers: {', '.join(unknown)}")
-        if problems:
-            raise ValueError("; ".join(problems))
+        problem = code_problems(
+            premises=[p.code for p in self.premises],
+            teachers=[t.code for t in self.teachers],
+            courses=[(c.code, c.teacher_codes, [k.code for k in c.prepaid_packages]) for c in self.courses],
+        )
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+# The checks across fields, shared by the models above (which run them only once every field they span is
+# valid) and by :func:`cross_field_errors` (which runs them over the raw document when other fields are not,
+# so that every problem is reported at once).
+
+
+def subject_problem(subject: str, category: str) -> str | None:
+    is_subject = subject in SUBJECTS
+    if is_subject != (category == "subject"):
+        return (
+            f"subject {subject!r} is {'a' if is_subject else 'not a'} subject discipline "
+            f"but category is {category!r}"
+        )
+    return None
+
+
+def code_problems(
+    *, premises: list[str], teachers: list[str], courses: list[tuple[str | None, list[str], list[str]]]
+) -> str | None:
+    """Codes unique within the institution, and courses naming registered teachers only. ``courses``: each
+    course's code (None where it has none to compare), teacher codes and package codes, in order."""
+    problems: list[str] = []
+    teacher_codes = set(teachers)
+    for kind, codes in (
+        ("premises", premises),
+        ("teacher", teachers),
+        ("course", [c[0] for c in courses if c[0] is not None]),
+        ("package", [k for c in courses for k in c[2]]),
+    ):
+        if len(set(codes)) != len(codes):
+            dup = sorted({c for c in codes if codes.count(c) > 1})
+            problems.append(f"{kind} codes must be unique within the institution: {', '.join(dup)}")
+    for i, (_, course_teachers, _) in enumerate(courses):
+        if not teacher_codes.issuperset(course_teachers):
+            unknown = [c for c in course_teachers if c not in teacher_codes]
+            problems.append(f"courses[{i}].teacher_codes names unknown teachers: {', '.join(unknown)}")
+    return "; ".join(problems) or None
+
+
+def cross_field_errors(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The checks across fields run over a raw document that failed validation, in pydantic's error shape
+    (``loc``, ``msg``). Parts that are not of the right shape are skipped: their own errors say why."""
+
+    def objects(value: Any) -> list[dict[str, Any]]:
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    def strings(value: Any) -> list[str]:
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    def codes(value: Any) -> list[str]:
+        return [o["code"] for o in objects(value) if isinstance(o.get("code"), str)]
+
+    errors: list[dict[str, Any]] = []
+    courses = raw.get("courses")
+    for i, course in enumerate(courses if isinstance(courses, list) else []):
+        if isinstance(course, dict) and isinstance(course.get("category"), str):
+            problem = subject_problem(str(course.get("subject")), course["category"])
+            if problem and isinstance(course.get("subject"), str):
+                errors.append({"loc": ("courses", i), "msg": problem})
+    problem = code_problems(
+        premises=codes(raw.get("premises")),
+        teachers=codes(raw.get("teachers")),
+        courses=[
+            (
+                c["code"] if isinstance(c.get("code"), str) else None,
+                strings(c.get("teacher_codes")),
+                codes(c.get("prepaid_packages")),
+            )
+            if isinstance(c, dict)
+            else (None, [], [])
+            for c in (courses if isinstance(courses, list) else [])
+        ],
+    )
+    if problem:
+        errors.append({"loc": (), "msg": problem})
+    return errors

@@ -27,7 +27,7 @@ from supervision.core.audit import request_id_var
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem, problems_from_pydantic
 from supervision.db import raw_connection
 from supervision.registry import queries
-from supervision.registry.schemas import PATTERN_HINTS, InstitutionDoc
+from supervision.registry.schemas import PATTERN_HINTS, InstitutionDoc, cross_field_errors
 
 KEPT_HISTORY_SQLSTATES = {"23503", "42501"}
 """Foreign-key violation, or an append-only table refusing the cascade."""
@@ -173,7 +173,12 @@ def validate(raw: Any, loc: str = "") -> ValidDoc:
         InstitutionDoc.__pydantic_validator__.validate_json(data)
     except ValidationError as exc:
         where = f"institution {raw.get('uscc')!r}" if isinstance(raw.get("uscc"), str) else "institution"
-        problems = problems_from_pydantic(exc.errors(), loc, PATTERN_HINTS)
+        errors: list[Any] = list(exc.errors())
+        # The checks across fields run in the schema only once the fields they span are valid: run them over
+        # the raw document too, so that a duplicate code is reported beside a wrong type, not after its fix.
+        reported = {(tuple(e["loc"]), str(e["msg"]).removeprefix("Value error, ")) for e in errors}
+        errors += [e for e in cross_field_errors(raw) if (e["loc"], e["msg"]) not in reported]
+        problems = problems_from_pydantic(errors, loc, PATTERN_HINTS)
         raise Invalid(f"{where} is not valid", problems) from None
     return ValidDoc(raw["uscc"], data, hashlib.sha256(data).hexdigest(), copy_rows(raw))
 
