@@ -287,9 +287,13 @@ def cross_field_errors(raw: dict[str, Any]) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     courses = raw.get("courses")
     for i, course in enumerate(courses if isinstance(courses, list) else []):
-        if isinstance(course, dict) and isinstance(course.get("category"), str):
-            problem = subject_problem(str(course.get("subject")), course["category"])
-            if problem and isinstance(course.get("subject"), str):
+        if not isinstance(course, dict):
+            continue
+        subject, category = course.get("subject"), course.get("category")
+        # Only two valid values can contradict each other; an invalid one has its own error.
+        if subject in SUBJECTS + NON_SUBJECTS and category in ("subject", "non_subject"):
+            problem = subject_problem(subject, category)
+            if problem:
                 errors.append({"loc": ("courses", i), "msg": problem})
     problem = code_problems(
         premises=codes(raw.get("premises")),

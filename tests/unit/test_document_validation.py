@@ -61,3 +61,10 @@ def test_parts_of_the_wrong_shape_do_not_break_the_checks() -> None:
     assert ("$", "course codes must be unique within the institution: C1") in {
         (p.loc, p.msg) for p in problems
     }
+
+
+def test_an_invalid_value_is_not_also_reported_as_contradicting_another() -> None:
+    doc = example_document()
+    doc["courses"][0]["category"] = "tutoring"
+    problems = [(p.loc, p.msg) for p in _problems(doc)]
+    assert [loc for loc, _ in problems] == ["courses[0].category"]
