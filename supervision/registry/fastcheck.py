@@ -14,12 +14,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from rules.uscc import is_well_formed
-from supervision.registry.schemas import code_problems, subject_problem
+from supervision.registry.schemas import (
+    Category,
+    EscrowMode,
+    InstitutionStatus,
+    LicenceStatus,
+    Mode,
+    Nature,
+    Stage,
+    Subject,
+    code_problems,
+    subject_problem,
+)
 
 M = msgspec.Meta
 Time = Annotated[str, M(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z")]
@@ -27,25 +38,6 @@ Code = Annotated[str, M(pattern=r"^[A-Za-z0-9_-]{1,32}\Z")]
 Fen = Annotated[int, M(ge=0, le=10**15)]
 PositiveInt = Annotated[int, M(ge=1, le=100_000)]
 Text200 = Annotated[str, M(min_length=1, max_length=200)]
-Category = Literal["subject", "non_subject"]
-Stage = Literal["preschool", "primary", "junior", "senior"]
-Mode = Literal["online", "offline"]
-Subject = Literal[
-    "moral_law",
-    "chinese",
-    "history",
-    "geography",
-    "math",
-    "foreign_language",
-    "physics",
-    "chemistry",
-    "biology",
-    "sports",
-    "arts",
-    "science_tech",
-    "comprehensive_practice",
-    "other",
-]
 
 
 class _Doc(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -63,12 +55,12 @@ class Licence(_Doc):
     first_approved_on: dt.date
     issued_on: dt.date
     valid_until: dt.date
-    status: Literal["valid", "suspended", "revoked"]
+    status: LicenceStatus
     scope: Scope
 
 
 class Escrow(_Doc):
-    mode: Literal["bank_custody", "risk_reserve"] | None
+    mode: EscrowMode | None
     bank: Annotated[str, M(max_length=100)] | None
     account_last4: Annotated[str, M(pattern=r"^[0-9]{4}\Z")] | None
 
@@ -131,8 +123,8 @@ class Course(_Doc):
 class Institution(_Doc):
     uscc: str
     name: Text200
-    nature: Literal["non_profit", "for_profit"]
-    status: Literal["operating", "suspended", "closed"]
+    nature: Nature
+    status: InstitutionStatus
     district: Annotated[str, M(min_length=1, max_length=50)]
     grid: Annotated[str, M(min_length=1, max_length=50)]
     address: Text200

@@ -140,27 +140,40 @@ BASE = _base()
 PATHS = [p for p in _paths(BASE) if p]
 
 
+def _change(doc: dict[str, Any], path: tuple[Any, ...], action: str, value: Any = None) -> bool:
+    """Change ``doc`` in place at ``path``: ``set`` it to ``value``, ``delete`` it, ``add`` an unknown
+    neighbour (in an object) or ``duplicate`` it (in a list). False when the change does not apply there
+    (an earlier change removed the path, or the action does not fit the parent)."""
+    parent: Any = doc
+    try:
+        for part in path[:-1]:
+            parent = parent[part]
+        key = path[-1]
+        if action == "set":
+            parent[key] = copy.deepcopy(value)
+        elif action == "delete":
+            del parent[key]
+        elif action == "add" and isinstance(parent, dict):
+            parent["unexpected"] = 1
+        elif action == "duplicate" and isinstance(parent, list):
+            parent.append(copy.deepcopy(parent[key]))
+        else:
+            return False
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True
+
+
+ACTIONS = ["set", "set", "set", "delete", "add", "duplicate"]
+
+
 @st.composite
 def mutated(draw: st.DrawFn) -> dict[str, Any]:
     doc = copy.deepcopy(BASE)
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(PATHS))
-        parent: Any = doc
-        try:
-            for part in path[:-1]:
-                parent = parent[part]
-            key = path[-1]
-            action = draw(st.sampled_from(["set", "set", "set", "delete", "add", "duplicate"]))
-            if action == "set":
-                parent[key] = copy.deepcopy(draw(st.sampled_from(TRICKY)))
-            elif action == "delete":
-                del parent[key]
-            elif action == "add" and isinstance(parent, dict):
-                parent["unexpected"] = 1
-            elif action == "duplicate" and isinstance(parent, list):
-                parent.append(copy.deepcopy(parent[key]))
-        except (KeyError, IndexError, TypeError):
-            continue
+        _change(
+            doc, draw(st.sampled_from(PATHS)), draw(st.sampled_from(ACTIONS)), draw(st.sampled_from(TRICKY))
+        )
     return doc
 
 
@@ -169,28 +182,11 @@ def _single_mutations() -> list[dict[str, Any]]:
     unknown neighbour, and every list item duplicated."""
     out = []
     for path in PATHS:
-        changes: list[Any] = [("set", v) for v in TRICKY] + [
-            ("delete", None),
-            ("add", None),
-            ("duplicate", None),
-        ]
+        changes = [("set", v) for v in TRICKY] + [("delete", None), ("add", None), ("duplicate", None)]
         for action, value in changes:
             doc = copy.deepcopy(BASE)
-            parent: Any = doc
-            for part in path[:-1]:
-                parent = parent[part]
-            key = path[-1]
-            if action == "set":
-                parent[key] = copy.deepcopy(value)
-            elif action == "delete":
-                del parent[key]
-            elif action == "add" and isinstance(parent, dict):
-                parent["unexpected"] = 1
-            elif action == "duplicate" and isinstance(parent, list):
-                parent.append(copy.deepcopy(parent[key]))
-            else:
-                continue
-            out.append(doc)
+            if _change(doc, path, action, value):
+                out.append(doc)
     return out
 
 
