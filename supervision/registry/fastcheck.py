@@ -1,7 +1,8 @@
 """A fast first check of an institution document: the schema of :mod:`schemas` again, for msgspec.
 
-Validating a document with the pydantic schema costs about 45 µs, the largest share of an import's Python
-time; msgspec decodes and checks the same canonical bytes in about 11 µs. A document that passes here is
+The pydantic schema was the largest share of an import's Python time (24 µs a demo document in isolation,
+more inside an import, where the models it builds keep the garbage collector busy); msgspec decodes and
+checks the same canonical bytes, cross-field rules included, in about 16 µs. A document that passes here is
 valid. One that does not is validated again by the pydantic schema, which lists every problem with its
 path (msgspec stops at the first) and has the last word, so this check may be stricter than the schema but
 never more lenient: where the two could differ it is written to refuse (patterns end in ``\\Z``, not
