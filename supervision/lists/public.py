@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,46 @@ broad as 广州 matches most rows, and the planner, which cannot know how many n
 otherwise fetch and sort them all (0.2–0.4 s on the 100k registry)."""
 
 
+class BroadPages:
+    """Which institutions a broad search shows on a page, remembered for :data:`BROAD_TTL` seconds.
+
+    A search matching more than :data:`COUNT_CAP` institutions (广州, 培训中心: half of the name fragments
+    in the benchmark's sample) is the costly kind: counting its matches and walking the names in order took
+    up to 50 ms of PostgreSQL per page on the 100k registry, and the same few fragments come back again and
+    again. Only the page's ids are remembered, per process: the fields and list status shown are read
+    fresh for every request, so what is stale for at most a minute is which institutions a broad fragment
+    lists on that page (a new or renamed institution joins them by then). Narrow searches, a credit code or
+    licence number among them, are never remembered: they are cheap, and their answer is always current.
+    """
+
+    def __init__(self, ttl: float, size: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._pages: dict[tuple[Any, ...], tuple[float, list[int]]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> list[int] | None:
+        hit = self._pages.get(key)
+        if hit is None or hit[0] <= self.clock():
+            return None
+        return hit[1]
+
+    def put(self, key: tuple[Any, ...], ids: list[int]) -> None:
+        now = self.clock()
+        if len(self._pages) >= self.size:
+            self._pages = {k: v for k, v in self._pages.items() if v[0] > now}
+            while len(self._pages) >= self.size:  # all current: drop the oldest
+                del self._pages[next(iter(self._pages))]
+        self._pages[key] = (now + self.ttl, ids)
+
+    def clear(self) -> None:
+        self._pages.clear()
+
+
+BROAD_TTL = 60.0
+_broad_pages = BroadPages(BROAD_TTL, size=4096)
+
+
 @dataclass
 class SearchResult:
     total: int
@@ -90,7 +131,8 @@ async def search(
     hit with its public fields and its current list status. Three statements: a count that stops past
     :data:`COUNT_CAP`; the page's ids in name order; their public fields and list status. The first two
     are planned for their values every time (never prepared: a prepared statement soon runs a generic plan,
-    and the best plan for a credit code, one index probe, is not the one for a two-character fragment)."""
+    and the best plan for a credit code, one index probe, is not the one for a two-character fragment).
+    A broad search's page of ids is remembered for a minute (:class:`BroadPages`)."""
     where = ["TRUE"]
     params: dict[str, Any] = {"offset": paging.offset, "cap": COUNT_CAP + 1}
     if q and q.strip():
@@ -110,14 +152,22 @@ async def search(
         params["list"] = list_kind
     condition = " AND ".join(where)
     pool = pool_for(engine)
-    counted = int(await pool.value(COUNT_SQL.format(where=condition), params, prepare=False))
-    total, more = min(counted, COUNT_CAP), counted > COUNT_CAP
-    if paging.offset >= total:
-        return SearchResult(total, more, [])
-    params["limit"] = min(paging.page_size, total - paging.offset)
-    plan = NAME_ORDER_PLAN if more else ()
-    hits = await pool.rows(IDS_SQL.format(where=condition), params, plan, prepare=False)
-    rows = await pool.rows(PAGE_SQL, {"ids": [h["id"] for h in hits]})
+    key = (q, grid, category, list_kind, paging.offset, paging.page_size, COUNT_CAP)
+    ids = _broad_pages.get(key)
+    if ids is not None:
+        total, more = COUNT_CAP, True
+    else:
+        counted = int(await pool.value(COUNT_SQL.format(where=condition), params, prepare=False))
+        total, more = min(counted, COUNT_CAP), counted > COUNT_CAP
+        if paging.offset >= total:
+            return SearchResult(total, more, [])
+        params["limit"] = min(paging.page_size, total - paging.offset)
+        plan = NAME_ORDER_PLAN if more else ()
+        hits = await pool.rows(IDS_SQL.format(where=condition), params, plan, prepare=False)
+        ids = [h["id"] for h in hits]
+        if more:
+            _broad_pages.put(key, ids)
+    rows = await pool.rows(PAGE_SQL, {"ids": ids})
     items = []
     for r in rows:
         item = {k: r[k] for k in public_registry.PUBLIC_SEARCH_FIELDS}

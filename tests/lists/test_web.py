@@ -264,6 +264,59 @@ def test_search_past_the_count_cap_walks_names_in_order_and_says_more(
     assert "More than 3 institutions found" in english
 
 
+def test_a_broad_search_remembers_its_page_for_a_minute_and_shows_fresh_fields(
+    staff: httpx.Client, monkeypatch: Any
+) -> None:
+    """Past the count cap, which institutions a page lists is remembered for a minute (per process); their
+    fields are read anew every time, and a narrow search is always current."""
+    from supervision.lists import public as public_lists
+
+    tag = f"qy{datetime_token()}"
+    docs = [register(staff, name=f"广州{tag}艺术中心{c}") for c in "ABCDE"]
+    api = f"{staff.base_url}/api/v1/public/institutions"
+
+    def names(size: int = 2) -> list[str]:
+        r = httpx.get(api, params={"q": tag, "page_size": size})
+        assert r.status_code == 200, r.text
+        return [i["name"] for i in r.json()["items"]]
+
+    monkeypatch.setattr(public_lists, "COUNT_CAP", 3)
+    assert names() == [d["name"] for d in docs[:2]]
+    renamed = dict(docs[0], name="广州新名字艺术中心")
+    assert staff.put(f"/api/v1/institutions/{renamed['uscc']}", json=renamed).status_code == 200
+    # Within the minute: the same institutions, the renamed one under its new name.
+    assert names() == ["广州新名字艺术中心", docs[1]["name"]]
+    # A minute later: searched again.
+    start = public_lists._broad_pages.clock()
+    monkeypatch.setattr(public_lists._broad_pages, "clock", lambda: start + public_lists.BROAD_TTL + 1)
+    assert names() == [d["name"] for d in docs[1:3]]
+    # Narrow (under the cap): never remembered.
+    monkeypatch.setattr(public_lists, "COUNT_CAP", 1000)
+    assert names(20) == [d["name"] for d in docs[1:]]
+    gone = dict(docs[1], name="广州另一个名字艺术中心")
+    assert staff.put(f"/api/v1/institutions/{gone['uscc']}", json=gone).status_code == 200
+    assert names(20) == [d["name"] for d in docs[2:]]
+
+
+def test_broad_pages_are_bounded_and_expire() -> None:
+    from supervision.lists.public import BroadPages
+
+    now = [100.0]
+    pages = BroadPages(ttl=60, size=3, clock=lambda: now[0])
+    for k in range(3):
+        pages.put((k,), [k])
+    assert [pages.get((k,)) for k in range(3)] == [[0], [1], [2]]
+    pages.put((3,), [3])  # full, nothing expired: the oldest goes
+    assert pages.get((0,)) is None and pages.get((3,)) == [3]
+    now[0] += 30
+    pages.put((4,), [4])  # full again: the oldest current one goes
+    assert pages.get((1,)) is None
+    now[0] += 31  # (2) and (3) have expired, (4) has not
+    assert pages.get((2,)) is None and pages.get((3,)) is None and pages.get((4,)) == [4]
+    pages.put((5,), [5])
+    assert pages.get((4,)) == [4] and pages.get((5,)) == [5]
+
+
 def datetime_token() -> str:
     return dt.datetime.now(dt.UTC).strftime("%H%M%S%f")
 
