@@ -101,9 +101,6 @@ class BroadPages:
                 del self._pages[next(iter(self._pages))]
         self._pages[key] = (now + self.ttl, ids)
 
-    def clear(self) -> None:
-        self._pages.clear()
-
 
 BROAD_TTL = 60.0
 _broad_pages = BroadPages(BROAD_TTL, size=4096)
