@@ -10,6 +10,7 @@ the statement retried once on a new one (a database restart costs no error page)
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from typing import Any
 
 import psycopg
@@ -61,13 +62,10 @@ class AsyncReadPool:
                 conn = self._idle.pop() if self._idle else await self._connect()
                 try:
                     cur = conn.cursor(row_factory=dict_row)
-                    if planner:
-                        async with conn.transaction():
-                            for setting in planner:
-                                await cur.execute(f"SET LOCAL {setting}")
-                            await cur.execute(sql, params, prepare=prepare)
-                            out = await cur.fetchall()
-                    else:
+                    # Settings are local to a transaction: without any, the statement is its own.
+                    async with conn.transaction() if planner else nullcontext():
+                        for setting in planner:
+                            await cur.execute(f"SET LOCAL {setting}")
                         await cur.execute(sql, params, prepare=prepare)
                         out = await cur.fetchall()
                 except psycopg.OperationalError:
