@@ -39,6 +39,8 @@ class Jurisdiction:
     name_en: str
     parent: str | None
     kind: str
+    grids: tuple[str, ...] = ()
+    """The supervision grids (网格) of this level, e.g. a district's subdistricts (街道); may be empty."""
 
 
 def load_jurisdictions(path: Path) -> dict[str, Jurisdiction]:
@@ -52,18 +54,28 @@ def load_jurisdictions(path: Path) -> dict[str, Jurisdiction]:
             [f"{path}: expected 'jurisdictions:' mapping codes to name_zh, name_en, parent, kind"]
         )
     fields = {"name_zh", "name_en", "parent", "kind"}
+    optional = {"grids"}
     for code, raw in entries.items():
         at = f"{path}: jurisdictions.{code}"
         if not isinstance(code, str):
             problems.append(f"{at}: codes must be quoted strings like '440100'")
             continue
-        if not isinstance(raw, dict) or set(raw) != fields:
-            problems.append(f"{at}: expected exactly the fields {sorted(fields)}")
+        if not isinstance(raw, dict) or not fields <= set(raw) <= fields | optional:
+            problems.append(f"{at}: expected the fields {sorted(fields)} and optionally {sorted(optional)}")
+            continue
+        grids = raw.get("grids", [])
+        if not isinstance(grids, list) or not all(isinstance(g, str) and g.strip() == g and g for g in grids):
+            problems.append(f"{at}: grids: expected a list of names")
+            continue
+        if len(set(grids)) != len(grids):
+            problems.append(f"{at}: grids: a name is listed twice")
             continue
         if raw["kind"] not in ("national", "province", "city", "district"):
             problems.append(f"{at}: kind: expected national, province, city or district")
             continue
-        out[code] = Jurisdiction(code, str(raw["name_zh"]), str(raw["name_en"]), raw["parent"], raw["kind"])
+        out[code] = Jurisdiction(
+            code, str(raw["name_zh"]), str(raw["name_en"]), raw["parent"], raw["kind"], tuple(grids)
+        )
     for j in out.values():
         if j.parent is not None and j.parent not in out:
             problems.append(f"{path}: jurisdictions.{j.code}: parent: {j.parent!r} is not a known code")

@@ -9,7 +9,7 @@ import threading
 import time
 
 from scheduler.runner import SimulatedClock, exit_on_signals, run
-from supervision.core.clock import Clock, FixedClock, SystemClock
+from supervision.core.clock import Clock, from_settings
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -39,10 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             epoch=args.epoch if args.epoch is not None else time.time(),
             speed=args.speed,
         )
-    elif settings.today:
-        clock = FixedClock.on(dt.date.fromisoformat(settings.today))
     else:
-        clock = SystemClock()
+        clock = from_settings(settings.today)
     if args.simulate_until:
         until = dt.datetime.fromisoformat(args.simulate_until)
     stop = threading.Event()

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from supervision.core import jobs as job_runs
 from supervision.core.clock import SHANGHAI, Clock
+from supervision.core.rulebook import context
 from supervision.db import session_scope
 from supervision.settings import Settings
 
@@ -94,9 +95,7 @@ def statement_deadline(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any
 def statement_due_day(settings: Settings, today: dt.date) -> int:
     """``statement.due_day`` in force for the jurisdiction (10 unless a level overrides it)."""
     try:
-        from rules import Engine
-
-        value = Engine.load(settings.jurisdiction).at(today).values.get("statement.due_day", 10)
+        value = context(settings.jurisdiction, today).values.get("statement.due_day", 10)
         return int(value)
     except Exception:  # the rule data is checked by its own tests; the schedule falls back to the default
         log.exception("cannot read statement.due_day; using 10")

@@ -223,12 +223,9 @@ app.add_typer(decisions_app, name="decisions")
 
 
 def _clock() -> Clock:
-    from supervision.core.clock import FixedClock
+    from supervision.core.clock import from_settings
 
-    settings = get_settings()
-    if settings.today:
-        return FixedClock.on(dt.date.fromisoformat(settings.today))
-    return SystemClock()
+    return from_settings(get_settings().today)
 
 
 def _demo_decisions_and_lists(engine) -> None:  # type: ignore[no-untyped-def]
@@ -363,9 +360,7 @@ app.add_typer(escrow_app, name="escrow")
 
 
 def _now() -> dt.datetime:
-    from supervision.main import default_clock
-
-    return default_clock(get_settings()).now()
+    return _clock().now()
 
 
 @keys_app.command("issue")

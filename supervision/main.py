@@ -13,7 +13,8 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from supervision.core.clock import Clock, FixedClock, SystemClock
+from supervision.core.clock import Clock
+from supervision.core.clock import from_settings as clock_from_settings
 from supervision.core.errors import DomainError, Invalid, problems_from_pydantic
 from supervision.core.limits import BodySizeLimit
 from supervision.core.logging import configure as configure_logging
@@ -33,14 +34,6 @@ from supervision.web.staff import pages as staff_pages
 log = logging.getLogger("supervision.http")
 
 
-def default_clock(settings: Settings) -> Clock:
-    if settings.today:
-        import datetime as dt
-
-        return FixedClock.on(dt.date.fromisoformat(settings.today))
-    return SystemClock()
-
-
 def create_app(
     engine: Engine | None = None, clock: Clock | None = None, settings: Settings | None = None
 ) -> FastAPI:
@@ -56,7 +49,7 @@ def create_app(
 
         engine = get_engine()
     app.state.engine = engine
-    app.state.clock = clock or default_clock(settings)
+    app.state.clock = clock or clock_from_settings(settings.today)
     app.state.settings = settings
 
     # Starlette tries routes in order: the parents' pages and the public API, the most requested, come first.

@@ -27,20 +27,9 @@ import psycopg
 
 from rules import Context, Engine, Evaluation, Finding, all_rules
 from supervision.compliance.facts import read_range
+from supervision.core.rulebook import context
 
 # ------------------------------------------------------------------------------------------- the engine
-
-
-@lru_cache(maxsize=8)
-def engine(jurisdiction: str) -> Engine:
-    """The rule engine of a jurisdiction, loaded (and its data checked) once per process."""
-    return Engine.load(jurisdiction)
-
-
-@lru_cache(maxsize=32)
-def context(jurisdiction: str, as_of: dt.date) -> Context:
-    """The evaluation context of a date (parameters resolved once), reused by every request of that day."""
-    return engine(jurisdiction).at(as_of)
 
 
 @lru_cache(maxsize=1)

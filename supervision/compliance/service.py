@@ -30,7 +30,7 @@ from rules import DataFileError
 from supervision.compliance import display, facts, queries
 from supervision.compliance import evaluation as ev
 from supervision.compliance.models import RuleRun
-from supervision.core import audit
+from supervision.core import audit, rulebook
 from supervision.core.clock import SystemClock
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem
 from supervision.db import raw_connection
@@ -147,7 +147,7 @@ def run_full(
     jurisdiction = _jurisdiction(jurisdiction)
     started = _now(now)
     clock = time.perf_counter()
-    ctx = ev.context(jurisdiction, as_of)
+    ctx = rulebook.context(jurisdiction, as_of)
 
     if not queries.try_lock_full_run(session):
         raise Conflict(
@@ -265,7 +265,7 @@ def reevaluate_institution(
     if doc is None:
         raise NotFound(f"no institution with id {institution_id}")
     statements = queries.statements_for(session, [institution_id], known_lines)[institution_id]
-    ctx = ev.context(jurisdiction, as_of)
+    ctx = rulebook.context(jurisdiction, as_of)
     evaluation = ctx.evaluate(doc, statements)
     run = RuleRun(
         scope="institution",
@@ -378,7 +378,7 @@ def evaluate_document(raw: Any, as_of: dt.date, *, jurisdiction: str | None = No
         problems += bad
     if problems or doc is None:
         raise Invalid(detail, problems)
-    ctx = ev.context(jurisdiction, as_of)
+    ctx = rulebook.context(jurisdiction, as_of)
     result = ctx.evaluate(doc, statements)
     return {
         "as_of": as_of.isoformat(),
@@ -397,7 +397,7 @@ def catalogue(as_of: dt.date, *, jurisdiction: str | None = None) -> dict[str, A
 
 @lru_cache(maxsize=32)
 def _catalogue(jurisdiction: str, as_of: dt.date) -> dict[str, Any]:
-    ctx = ev.context(jurisdiction, as_of)
+    ctx = rulebook.context(jurisdiction, as_of)
     j = ctx.engine.jurisdiction
     return {
         "as_of": as_of.isoformat(),
@@ -411,7 +411,7 @@ def _catalogue(jurisdiction: str, as_of: dt.date) -> dict[str, Any]:
 
 def level_names(jurisdiction: str | None = None) -> dict[str, str]:
     """Jurisdiction level code → Chinese name (全国, 广东省, 广州市 …), for showing parameter provenance."""
-    eng = ev.engine(_jurisdiction(jurisdiction))
+    eng = rulebook.engine(_jurisdiction(jurisdiction))
     return {j.code: j.name_zh for j in eng.chain}
 
 
@@ -474,7 +474,7 @@ def dry_run(
         raise Invalid(
             "the candidate parameters cannot be used", [Problem("parameters", p) for p in err.problems]
         ) from None
-    current = ev.context(jurisdiction, as_of)
+    current = rulebook.context(jurisdiction, as_of)
 
     ids = queries.institution_ids(session)
     n_workers = _workers(workers, len(ids))

@@ -47,3 +47,11 @@ class FixedClock:
 
 def business_date(instant: dt.datetime) -> dt.date:
     return instant.astimezone(SHANGHAI).date()
+
+
+def from_settings(today: str | None) -> Clock:
+    """The service's clock: pinned to ``today`` (``SUPERVISION_TODAY``, YYYY-MM-DD) when set, else the
+    system's."""
+    if today:
+        return FixedClock.on(dt.date.fromisoformat(today))
+    return SystemClock()

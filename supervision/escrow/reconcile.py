@@ -12,26 +12,15 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
-from rules.engine import Context, Engine
+from rules.engine import Context
 
 STATEMENT_RULES = frozenset(
     {"FEE-BALANCE-BREAK", "FEE-ESCROW-SHORTFALL", "FEE-PREPAY-CAP", "FEE-STATEMENT-MISSING", "FEE-NO-ESCROW"}
 )
 """The rules whose findings answer a submission. FEE-PREPAY-CAP counts only for the statement's own lines
 (its findings about the packages a course offers belong to the registry)."""
-
-
-@lru_cache(maxsize=8)
-def engine(jurisdiction: str) -> Engine:
-    """The rule engine of a jurisdiction, loaded (and its data checked) once per process."""
-    return Engine.load(jurisdiction)
-
-
-def context(jurisdiction: str, as_of: dt.date) -> Context:
-    return engine(jurisdiction).at(as_of)
 
 
 def statement_document(row: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from supervision.compliance import service as compliance
-from supervision.core import audit
+from supervision.core import audit, rulebook
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem
 from supervision.db import raw_connection
 from supervision.escrow import ledger, queries, reconcile
@@ -116,7 +116,7 @@ def submit(
     row: dict[str, Any] = {"id": statement_id, **s.model_dump()}
     row["amends_id"] = row.pop("amends")
     others = [h for h in heads if replaced is None or h["id"] != replaced["id"]]
-    ctx = reconcile.context(jurisdiction, as_of)
+    ctx = rulebook.context(jurisdiction, as_of)
     reconciliation, requirement = reconcile.reconcile(ctx, statement=row, others=others)
     _insert_statement(session, row, parsed, institution_id, holder, now, as_of, reconciliation, requirement)
     _copy_lines(session, statement_id, parsed)
@@ -285,7 +285,7 @@ def requirement_now(
     session: Session, institution_id: int, *, as_of: dt.date, jurisdiction: str
 ) -> dict[str, Any]:
     """What the institution must hold now, computed from its latest statement in force, and what is due."""
-    ctx = reconcile.context(jurisdiction, as_of)
+    ctx = rulebook.context(jurisdiction, as_of)
     heads = queries.heads(session, institution_id)
     latest = heads[-1] if heads else None
     return {

@@ -20,9 +20,9 @@ def known_ids() -> frozenset[str]:
 
 @lru_cache(maxsize=8)
 def _rows(jurisdiction: str, as_of: dt.date) -> tuple[dict[str, Any], ...]:
-    from rules import Engine
+    from supervision.core.rulebook import context
 
-    ctx = Engine.load(jurisdiction).at(as_of)
+    ctx = context(jurisdiction, as_of)
     return tuple(ctx.rules_in_force())
 
 

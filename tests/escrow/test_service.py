@@ -19,6 +19,7 @@ from rules.engine import Engine
 from supervision.compliance import evaluation as compliance_ev
 from supervision.compliance import queries as compliance_queries
 from supervision.compliance import service as compliance
+from supervision.core import rulebook
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from supervision.escrow import keys, ledger, queries, reconcile, service
@@ -207,7 +208,7 @@ def test_the_requirement_follows_the_jurisdictions_effective_dated_parameters(
         },
     }
     engine = Engine.load("440106", overlays=[overlay])
-    monkeypatch.setattr(reconcile, "engine", lambda jurisdiction: engine)
+    monkeypatch.setattr(rulebook, "context", lambda jurisdiction, as_of: engine.at(as_of))
     h = holder_for(session)
     doc = statement("2026-10", 0, mode="risk_reserve", reserve_balance_fen=200000)
     doc["unearned_liability_fen"] = 500001
@@ -219,7 +220,7 @@ def test_the_requirement_follows_the_jurisdictions_effective_dated_parameters(
     assert {p["name"] for p in req["parameters"]} == {"escrow.coverage_pct", "escrow.reserve_min_fen"}
     assert all(p["effective_from"] == "2026-11-01" for p in req["parameters"])
     # before the overlay takes effect the national 100 % applies
-    earlier = reconcile.context("440106", dt.date(2026, 10, 31)).reserve_requirement(
+    earlier = Engine.load("440106").at(dt.date(2026, 10, 31)).reserve_requirement(
         reconcile.statement_document({**doc, "id": 0}, ())
     )
     assert earlier["coverage_pct"] == 100 and earlier["required_fen"] == 500001
