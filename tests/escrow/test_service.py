@@ -220,8 +220,10 @@ def test_the_requirement_follows_the_jurisdictions_effective_dated_parameters(
     assert {p["name"] for p in req["parameters"]} == {"escrow.coverage_pct", "escrow.reserve_min_fen"}
     assert all(p["effective_from"] == "2026-11-01" for p in req["parameters"])
     # before the overlay takes effect the national 100 % applies
-    earlier = Engine.load("440106").at(dt.date(2026, 10, 31)).reserve_requirement(
-        reconcile.statement_document({**doc, "id": 0}, ())
+    earlier = (
+        Engine.load("440106")
+        .at(dt.date(2026, 10, 31))
+        .reserve_requirement(reconcile.statement_document({**doc, "id": 0}, ()))
     )
     assert earlier["coverage_pct"] == 100 and earlier["required_fen"] == 500001
 
