@@ -1,4 +1,4 @@
-"""List reads and the derivation SQL (名单推导).
+"""List statements: reads, the derivation SQL (名单推导), publication, and the parents' search.
 
 The derivation classifies every institution as of a date in one statement into a temporary table
 ``derived_list`` (black, then warning, then white: an institution is on at most one list). Publication
@@ -9,10 +9,17 @@ wire twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import text
+import psycopg
+from sqlalchemy import Engine, text
 from sqlmodel import Session
+
+from supervision.db import raw_connection
+from supervision.lists.readpool import pool_for
+from supervision.registry.queries import like_escape, query_grams
 
 DERIVE_SQL = """
 CREATE TEMP TABLE derived_list ON COMMIT DROP AS
@@ -246,3 +253,270 @@ def changes(
         {"e": edition_id, "n": limit, "o": offset},
     )
     return total, [dict(r._mapping) for r in rows]
+
+
+# ------------------------------------------------------------------------------------------- publication
+
+LOCK_CLASS = 72_406
+"""Advisory lock class of list publication (with the kind hashed as the key)."""
+
+
+def lock_kind(session: Session, kind: str) -> None:
+    """Publishers of one kind queue up (a transaction-scoped advisory lock)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:k))"), {"c": LOCK_CLASS, "k": kind})
+
+
+def claim_edition(
+    session: Session, kind: str, as_of: dt.date, *, jurisdiction: str, now: dt.datetime, actor: str
+) -> int | None:
+    """Claim the ``(kind, as_of)`` edition; None when another publisher has it."""
+    new_id = session.execute(
+        text(
+            "INSERT INTO list_edition (kind, as_of, status, jurisdiction, claimed_at, actor, entry_count,"
+            " entered_count, left_count, changed_count)"
+            " VALUES (:k, :a, 'claimed', :j, :now, :actor, 0, 0, 0, 0)"
+            " ON CONFLICT (kind, as_of) DO NOTHING RETURNING id"
+        ),
+        {"k": kind, "a": as_of, "j": jurisdiction, "now": now, "actor": actor},
+    ).scalar()
+    return None if new_id is None else int(new_id)
+
+
+def store_entries(session: Session, edition_id: int, kind: str, as_of: dt.date, prev_id: int | None) -> None:
+    """Copy a kind's rows from ``derived_list`` into the edition, server-side, ``since`` carried over from
+    the previous edition."""
+    session.execute(
+        text(
+            "INSERT INTO list_entry (edition_id, uscc, name, licence_number, address, grid, categories,"
+            " reason, since) SELECT :e, d.uscc, d.name, d.licence_number, d.address, d.grid,"
+            " d.categories, d.reason, coalesce(p.since, d.since, :as_of) FROM derived_list d"
+            " LEFT JOIN list_entry p ON p.edition_id = :prev AND p.uscc = d.uscc WHERE d.kind = :k"
+        ),
+        {"e": edition_id, "as_of": as_of, "prev": prev_id, "k": kind},
+    )
+
+
+@contextmanager
+def entries_in_order(session: Session, edition_id: int) -> Iterator[psycopg.Cursor[Any]]:
+    """A server-side cursor over the edition's entries in credit-code order (byte order), binary."""
+    raw = raw_connection(session)
+    with raw.cursor(name=f"edition_{edition_id}", binary=True) as cur:
+        cur.execute(
+            "SELECT uscc, name, licence_number, address, grid, categories, reason,"
+            " to_char(since, 'YYYY-MM-DD') FROM list_entry WHERE edition_id = %s"
+            ' ORDER BY uscc COLLATE "C"',
+            (edition_id,),
+        )
+        yield cur
+
+
+def seal_edition(
+    session: Session,
+    edition_id: int,
+    *,
+    seq: int,
+    published_at: dt.datetime,
+    prev_sha256: str | None,
+    sha256: str,
+    canonical: bytes,
+    counts: tuple[int, int, int, int],
+) -> None:
+    """Mark an edition published with its bytes, hash and counts (entries, entered, left, changed)."""
+    raw = raw_connection(session)
+    with raw.cursor() as cur:  # the canonical bytes go as a binary parameter (not hex text, twice the size)
+        cur.execute(
+            "UPDATE list_edition SET status = 'published', seq = %s, published_at = %s, prev_sha256 = %s,"
+            " sha256 = %s, canonical = %b, entry_count = %s, entered_count = %s, left_count = %s,"
+            " changed_count = %s WHERE id = %s",
+            (seq, published_at, prev_sha256, sha256, canonical, *counts, edition_id),
+        )
+
+
+def differences(session: Session, edition_id: int, prev_id: int) -> list[Any]:
+    """Who entered, left or changed reason between two editions (one merge of their entries)."""
+    return list(
+        session.execute(
+            text(
+                """
+                SELECT coalesce(n.uscc, p.uscc) AS uscc,
+                       CASE WHEN p.uscc IS NULL THEN 'entered' WHEN n.uscc IS NULL THEN 'left' ELSE 'changed'
+                         END AS change,
+                       coalesce(n.name, p.name) AS name, n.reason, p.reason AS previous_reason
+                FROM (SELECT uscc, name, reason FROM list_entry WHERE edition_id = :e) n
+                FULL JOIN (SELECT uscc, name, reason FROM list_entry WHERE edition_id = :p) p
+                  ON p.uscc = n.uscc
+                WHERE n.uscc IS NULL OR p.uscc IS NULL OR n.reason IS DISTINCT FROM p.reason
+                """
+            ),
+            {"e": edition_id, "p": prev_id},
+        ).all()
+    )
+
+
+def listed_in(session: Session, edition_ids: list[int], usccs: list[str]) -> list[Any]:
+    """Which of ``usccs`` are in the editions ``edition_ids``, with the editions' kind."""
+    return list(
+        session.execute(
+            text(
+                "SELECT e.uscc, ed.kind FROM list_entry e JOIN list_edition ed ON ed.id = e.edition_id"
+                " WHERE e.edition_id = ANY(:o) AND e.uscc = ANY(:u) ORDER BY ed.kind"
+            ),
+            {"o": edition_ids, "u": usccs},
+        )
+    )
+
+
+def store_changes(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Rows of ``list_change`` (edition, uscc, change, name, reason, previous reason, why) by COPY."""
+    raw = raw_connection(session)
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY list_change (edition_id, uscc, change, name, reason, previous_reason, why) FROM STDIN"
+        ) as cp,
+    ):
+        for row in rows:
+            cp.write_row(row)
+
+
+# ----------------------------------------------------------------------- the parents' search (async pool)
+
+LATEST_SQL = """latest AS (
+  SELECT DISTINCT ON (kind) id, kind FROM list_edition WHERE status = 'published' ORDER BY kind, seq DESC
+)"""
+COUNT_SQL = (
+    f"WITH {LATEST_SQL} SELECT count(*) FROM (SELECT FROM institution i WHERE {{where}} LIMIT %(cap)s) c"
+)
+IDS_SQL = f"""WITH {LATEST_SQL}
+SELECT i.id FROM institution i WHERE {{where}} ORDER BY i.name, i.uscc LIMIT %(limit)s OFFSET %(offset)s"""
+PAGE_SQL = f"""WITH {LATEST_SQL}
+SELECT i.uscc, i.name, i.status, i.district, i.grid, i.address, i.categories,
+       l.number AS licence_number, l.status AS licence_status, l.valid_until AS licence_valid_until,
+       st.kind AS list_kind, st.reason AS list_reason, st.since AS list_since
+FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS h(id, n)
+JOIN institution i ON i.id = h.id
+LEFT JOIN licence l ON l.institution_id = i.id
+LEFT JOIN LATERAL (
+  SELECT x.kind, e.reason, e.since FROM list_entry e JOIN latest x ON x.id = e.edition_id
+  WHERE e.uscc = i.uscc LIMIT 1
+) st ON true
+ORDER BY h.n
+"""
+
+# Three ways to find an institution, each with its own index (name grams, credit code, licence number),
+# combined by PostgreSQL as a bitmap OR; licences and list status are joined for the one page shown.
+MATCH_SQL = (
+    "((i.search_grams @> %(grams)s::text[] AND lower(i.name) LIKE %(like)s) OR i.uscc = %(qu)s"
+    " OR i.id = ANY(ARRAY(SELECT institution_id FROM licence WHERE number = %(q)s)))"
+)
+LIST_SQL = (
+    "i.uscc IN (SELECT e.uscc FROM list_entry e JOIN latest x ON x.id = e.edition_id AND x.kind = %(list)s)"
+)
+
+
+NAME_ORDER_PLAN = (
+    "enable_bitmapscan = off",
+    "enable_seqscan = off",
+    "enable_sort = off",
+    "max_parallel_workers_per_gather = 0",
+)
+"""For a search matching more than the count cap (``search.COUNT_CAP``): walk the names in order
+(``ix_institution_name_uscc``) and keep the matches, which stops after a page, instead of fetching every
+match to sort it. A fragment as broad as 广州 matches most rows, and the planner, which cannot know how many
+names contain a fragment, would otherwise fetch and sort them all."""
+
+
+def search_condition(
+    *, q: str | None, grid: str | None, category: str | None, list_kind: str | None
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE condition of a public search and its parameters."""
+    where = ["TRUE"]
+    params: dict[str, Any] = {}
+    if q and q.strip():
+        q = q.strip()
+        params.update(q=q, qu=q.upper(), like=f"%{like_escape(q.lower())}%")
+        params["grams"] = query_grams(q)
+        where.append(MATCH_SQL)
+    if grid:
+        where.append("i.grid = %(grid)s")
+        params["grid"] = grid
+    if category:
+        where.append("%(category)s = ANY(i.categories)")
+        params["category"] = category
+    if list_kind:
+        where.append(LIST_SQL)
+        params["list"] = list_kind
+    return " AND ".join(where), params
+
+
+async def count_matches(engine: Engine, condition: str, params: dict[str, Any], *, cap: int) -> int:
+    """Institutions matching, counted up to ``cap``; planned for its values (never prepared)."""
+    return int(
+        await pool_for(engine).value(COUNT_SQL.format(where=condition), {**params, "cap": cap}, prepare=False)
+    )
+
+
+async def page_ids(
+    engine: Engine, condition: str, params: dict[str, Any], *, in_name_order: bool
+) -> list[int]:
+    """The ids of a page of matches in name order (``in_name_order``: walking the name index, see
+    :data:`NAME_ORDER_PLAN`); planned for its values (never prepared)."""
+    plan = NAME_ORDER_PLAN if in_name_order else ()
+    hits = await pool_for(engine).rows(IDS_SQL.format(where=condition), params, plan, prepare=False)
+    return [h["id"] for h in hits]
+
+
+async def search_page(engine: Engine, ids: list[int]) -> list[dict[str, Any]]:
+    """The public fields and current list status of the institutions of a page, in its order."""
+    return await pool_for(engine).rows(PAGE_SQL, {"ids": ids})
+
+
+RECORD_SQL = """
+WITH i AS (SELECT * FROM institution WHERE uscc = %(u)s),
+latest AS (
+  SELECT DISTINCT ON (kind) id FROM list_edition WHERE status = 'published' ORDER BY kind, seq DESC
+)
+SELECT json_build_object(
+  'doc', (SELECT json_build_object(
+      'uscc', i.uscc, 'name', i.name, 'nature', i.nature, 'status', i.status, 'district', i.district,
+      'grid', i.grid, 'address', i.address,
+      'licence', (SELECT json_build_object('number', l.number, 'first_approved_on', l.first_approved_on,
+            'issued_on', l.issued_on, 'valid_until', l.valid_until, 'status', l.status,
+            'scope', json_build_object('categories', l.scope_categories, 'stages', l.scope_stages,
+                                       'modes', l.scope_modes))
+          FROM licence l WHERE l.institution_id = i.id),
+      'escrow', json_build_object('supervised', i.has_escrow AND i.escrow_mode IS NOT NULL,
+                                  'mode', CASE WHEN i.has_escrow THEN i.escrow_mode END,
+                                  'bank', CASE WHEN i.has_escrow THEN i.escrow_bank END),
+      'premises', coalesce((SELECT json_agg(json_build_object('address', p.address) ORDER BY p.id)
+          FROM premises p WHERE p.institution_id = i.id), '[]'),
+      'courses', coalesce((SELECT json_agg(json_build_object('title', c.title, 'category', c.category,
+            'subject', c.subject, 'stages', c.stages, 'mode', c.mode, 'class_size_max', c.class_size_max,
+            'lesson_minutes', c.lesson_minutes, 'price_per_lesson_fen', c.price_per_lesson_fen) ORDER BY c.id)
+          FROM course c WHERE c.institution_id = i.id), '[]')) FROM i),
+  'history', coalesce((SELECT json_agg(json_build_object('kind', ed.kind, 'seq', ed.seq, 'as_of', ed.as_of,
+        'reason', e.reason, 'since', e.since, 'current', ed.id IN (SELECT id FROM latest)))
+      FROM list_entry e JOIN list_edition ed ON ed.id = e.edition_id
+      WHERE e.uscc = %(u)s AND ed.status = 'published'), '[]'),
+  'decisions', coalesce((SELECT json_agg(json_build_object('reference', d.reference, 'kind', d.kind,
+        'basis', d.basis, 'summary', d.summary, 'decided_on', d.decided_on,
+        'effective_from', d.effective_from, 'deadline', d.deadline, 'until', d.until,
+        'lifts', p.reference, 'lifted_by', l.reference, 'lifted_on', l.effective_from)
+        ORDER BY d.effective_from DESC, d.id DESC)
+      FROM decision d LEFT JOIN decision p ON p.id = d.lifts_id LEFT JOIN decision l ON l.lifts_id = d.id
+      WHERE d.uscc = %(u)s), '[]'),
+  'white', (SELECT json_build_object('registered', true, 'status', i.status, 'escrow_mode', i.escrow_mode,
+        'licence_status', l.status, 'issued_on', l.issued_on, 'valid_until', l.valid_until,
+        'out_of_scope', EXISTS (SELECT 1 FROM course c WHERE c.institution_id = i.id
+            AND NOT (c.category = ANY(l.scope_categories) AND c.stages <@ l.scope_stages
+                     AND c.mode = ANY(l.scope_modes))),
+        'critical', ARRAY(SELECT DISTINCT f.rule_id FROM finding f WHERE f.institution_id = i.id
+            AND f.status = 'open' AND f.severity = 'critical' ORDER BY 1))
+      FROM i LEFT JOIN licence l ON l.institution_id = i.id)
+)::text
+"""
+
+
+async def public_record(engine: Engine, uscc: str) -> Any:
+    """An institution's public record as JSON text (:data:`RECORD_SQL`)."""
+    return await pool_for(engine).value(RECORD_SQL, {"u": uscc})

@@ -25,18 +25,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlmodel import Session
 
 from supervision.core import audit
 from supervision.core.errors import Invalid, NotFound, Problem
-from supervision.db import raw_connection
 from supervision.lists import queries
 from supervision.lists.models import KINDS
 
 # Publication order inside one transaction (and the order advisory locks are taken in).
 ORDER = ("black", "warning", "white")
-_LOCK_CLASS = 72_406
 
 
 def canonical_bytes(obj: dict[str, Any] | list[Any]) -> bytes:
@@ -141,7 +138,7 @@ def publish(
     claimed: list[tuple[Outcome, int, dict[str, Any] | None]] = []
     prev_ids: dict[str, int] = {}
     for kind in order:
-        session.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:k))"), {"c": _LOCK_CLASS, "k": kind})
+        queries.lock_kind(session, kind)
         latest = queries.latest_published(session, kind)
         if latest is not None:
             prev_ids[kind] = latest["id"]
@@ -157,15 +154,7 @@ def publish(
                 )
             )
             continue
-        new_id = session.execute(
-            text(
-                "INSERT INTO list_edition (kind, as_of, status, jurisdiction, claimed_at, actor, entry_count,"
-                " entered_count, left_count, changed_count)"
-                " VALUES (:k, :a, 'claimed', :j, :now, :actor, 0, 0, 0, 0)"
-                " ON CONFLICT (kind, as_of) DO NOTHING RETURNING id"
-            ),
-            {"k": kind, "a": as_of, "j": jurisdiction, "now": now, "actor": actor},
-        ).scalar()
+        new_id = queries.claim_edition(session, kind, as_of, jurisdiction=jurisdiction, now=now, actor=actor)
         if new_id is None:
             outcomes.append(Outcome(kind, as_of, "already_published"))
             continue
@@ -200,19 +189,10 @@ def _publish_kind(
 
     kind, as_of = out.kind, out.as_of
     t = time.perf_counter()
-    session.execute(
-        text(
-            "INSERT INTO list_entry (edition_id, uscc, name, licence_number, address, grid, categories,"
-            " reason, since) SELECT :e, d.uscc, d.name, d.licence_number, d.address, d.grid,"
-            " d.categories, d.reason, coalesce(p.since, d.since, :as_of) FROM derived_list d"
-            " LEFT JOIN list_entry p ON p.edition_id = :prev AND p.uscc = d.uscc WHERE d.kind = :k"
-        ),
-        {"e": edition_id, "as_of": as_of, "prev": prev["id"] if prev else None, "k": kind},
-    )
+    queries.store_entries(session, edition_id, kind, as_of, prev["id"] if prev else None)
     out.seconds["store"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
-    raw = raw_connection(session)
     seq = (prev["seq"] + 1) if prev else 1
     prev_sha = prev["sha256"] if prev else None
     header = {
@@ -228,13 +208,7 @@ def _publish_kind(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with raw.cursor(name=f"edition_{edition_id}", binary=True) as cur:
-            cur.execute(
-                "SELECT uscc, name, licence_number, address, grid, categories, reason,"
-                " to_char(since, 'YYYY-MM-DD') FROM list_entry WHERE edition_id = %s"
-                ' ORDER BY uscc COLLATE "C"',
-                (edition_id,),
-            )
+        with queries.entries_in_order(session, edition_id) as cur:
             data, count = canonical_stream(header, _entry_batches(cur))
     finally:
         if gc_was_enabled:
@@ -251,13 +225,16 @@ def _publish_kind(
     out.seconds["differences"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
-    with raw.cursor() as cur:  # the canonical bytes go as a binary parameter (not hex text, twice the size)
-        cur.execute(
-            "UPDATE list_edition SET status = 'published', seq = %s, published_at = %s, prev_sha256 = %s,"
-            " sha256 = %s, canonical = %b, entry_count = %s, entered_count = %s, left_count = %s,"
-            " changed_count = %s WHERE id = %s",
-            (seq, published_at, prev_sha, sha, data, count, entered, left, changed, edition_id),
-        )
+    queries.seal_edition(
+        session,
+        edition_id,
+        seq=seq,
+        published_at=published_at,
+        prev_sha256=prev_sha,
+        sha256=sha,
+        canonical=data,
+        counts=(count, entered, left, changed),
+    )
     out.seq, out.sha256, out.prev_sha256 = seq, sha, prev_sha
     out.entries, out.entered, out.left, out.changed = count, entered, left, changed
     audit.record(
@@ -297,20 +274,7 @@ def _record_changes(
     One merge of the two editions' entries (both in credit-code order in their primary key) finds the
     differences; the causes are then looked up for those few, and everything is copied in at once.
     """
-    rows = session.execute(
-        text(
-            """
-            SELECT coalesce(n.uscc, p.uscc) AS uscc,
-                   CASE WHEN p.uscc IS NULL THEN 'entered' WHEN n.uscc IS NULL THEN 'left' ELSE 'changed' END
-                     AS change,
-                   coalesce(n.name, p.name) AS name, n.reason, p.reason AS previous_reason
-            FROM (SELECT uscc, name, reason FROM list_entry WHERE edition_id = :e) n
-            FULL JOIN (SELECT uscc, name, reason FROM list_entry WHERE edition_id = :p) p ON p.uscc = n.uscc
-            WHERE n.uscc IS NULL OR p.uscc IS NULL OR n.reason IS DISTINCT FROM p.reason
-            """
-        ),
-        {"e": edition_id, "p": prev["id"]},
-    ).all()
+    rows = queries.differences(session, edition_id, prev["id"])
     if not rows:
         return 0, 0, 0
     entered = [r.uscc for r in rows if r.change == "entered"]
@@ -318,25 +282,24 @@ def _record_changes(
     came_from: dict[str, list[str]] = {}
     others = [i for k, i in prev_ids.items() if k != kind]
     if entered and others:
-        for r in session.execute(
-            text(
-                "SELECT e.uscc, ed.kind FROM list_entry e JOIN list_edition ed ON ed.id = e.edition_id"
-                " WHERE e.edition_id = ANY(:o) AND e.uscc = ANY(:u) ORDER BY ed.kind"
-            ),
-            {"o": others, "u": entered},
-        ):
+        for r in queries.listed_in(session, others, entered):
             came_from.setdefault(r.uscc, []).append(f"from:{r.kind}")
     why = why_left(session, kind, gone, as_of) if gone else {}
-    raw = raw_connection(session)
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            "COPY list_change (edition_id, uscc, change, name, reason, previous_reason, why) FROM STDIN"
-        ) as cp,
-    ):
-        for r in rows:
-            causes = why.get(r.uscc, []) if r.change == "left" else came_from.get(r.uscc, [])
-            cp.write_row((edition_id, r.uscc, r.change, r.name, r.reason, r.previous_reason, causes))
+    queries.store_changes(
+        session,
+        (
+            (
+                edition_id,
+                r.uscc,
+                r.change,
+                r.name,
+                r.reason,
+                r.previous_reason,
+                why.get(r.uscc, []) if r.change == "left" else came_from.get(r.uscc, []),
+            )
+            for r in rows
+        ),
+    )
     return len(entered), len(gone), len(rows) - len(entered) - len(gone)
 
 
@@ -480,10 +443,3 @@ def changes(
     session: Session, edition_id: int, *, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     return queries.changes(session, edition_id, limit=limit, offset=offset)
-
-
-def grids(session: Session) -> list[str]:
-    """The grids (街道) present in the registry, for the filters."""
-    from supervision.registry import queries as registry_queries
-
-    return registry_queries.grids(session)

@@ -1,13 +1,18 @@
-"""Registry reads. Documents are assembled by PostgreSQL as JSON in one query, in the document's own order."""
+"""Registry statements. Documents are assembled by PostgreSQL as JSON in one query, in the document's own
+order; batches of documents are written by COPY."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import text
 from sqlmodel import Session
+
+from supervision.db import raw_connection
 
 _SLOTS = """coalesce((SELECT json_agg(json_build_object('weekday', s.weekday,
     'start', to_char(s.start, 'HH24:MI'), 'end', to_char(s."end", 'HH24:MI')) ORDER BY s.id)
@@ -147,16 +152,90 @@ def search(
     return total, [dict(r._mapping) for r in rows]
 
 
-_grid_cache: tuple[float, list[str]] = (0.0, [])
+def count(session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM institution")).scalar_one())
 
 
-def grids(session: Session, ttl: float = 60.0) -> list[str]:
-    """The grids (街道) present in the registry, cached for a minute (they change rarely)."""
-    global _grid_cache
-    import time
+def history(session: Session, uscc: str, limit: int) -> list[Any]:
+    """The institution's audit trail, newest first."""
+    return list(
+        session.execute(
+            text(
+                "SELECT at, actor, action FROM audit_log WHERE entity = 'institution' AND entity_key = :u"
+                " ORDER BY id DESC LIMIT :n"
+            ),
+            {"u": uscc, "n": limit},
+        )
+    )
 
-    stamp, values = _grid_cache
-    if time.monotonic() - stamp > ttl or not values:
-        values = list(session.execute(text("SELECT DISTINCT grid FROM institution ORDER BY grid")).scalars())
-        _grid_cache = (time.monotonic(), values)
-    return values
+
+def delete(session: Session, uscc: str) -> None:
+    session.execute(text("DELETE FROM institution WHERE uscc = :u"), {"u": uscc})
+
+
+def next_ids(session: Session, table: str, n: int) -> list[int]:
+    """``n`` ids drawn from the table's sequence."""
+    if n == 0:
+        return []
+    rows = session.execute(text(f"SELECT nextval('{table}_id_seq') FROM generate_series(1, :n)"), {"n": n})
+    return list(rows.scalars())
+
+
+# Documents are written with one COPY per table and batch: every line was prepared at validation, so storing
+# a batch only prefixes the ids drawn from the sequences and streams the text. New institutions are COPYed
+# in place; changed ones through a scratch table and one UPDATE, after their children are deleted (they are
+# replaced as a whole).
+INSTITUTION_COLUMNS = (
+    "uscc, name, nature, status, district, grid, address, has_escrow, escrow_mode, escrow_bank,"
+    " escrow_account_last4, categories, search_grams"
+)
+COPY_SQL = {
+    "institution": f"COPY institution (id, {INSTITUTION_COLUMNS}, doc_sha256, version, created_at,"
+    " updated_at) FROM STDIN",
+    "registry_changed": f"COPY registry_changed (id, {INSTITUTION_COLUMNS}, doc_sha256) FROM STDIN",
+    "licence": "COPY licence (institution_id, number, first_approved_on, issued_on, valid_until, status,"
+    " scope_categories, scope_stages, scope_modes) FROM STDIN",
+    "premises": "COPY premises (institution_id, code, address, area_m2, max_concurrent_students) FROM STDIN",
+    "teacher": "COPY teacher (institution_id, code, name, has_teacher_certificate, serving_school_teacher)"
+    " FROM STDIN",
+    "course": "COPY course (id, institution_id, code, title, category, subject, stages, mode, class_size_max,"
+    " lesson_minutes, price_per_lesson_fen, teacher_codes, term_start, term_end) FROM STDIN",
+    "course_slot": 'COPY course_slot (course_id, weekday, start, "end") FROM STDIN',
+    "course_session": 'COPY course_session (course_id, date, start, "end") FROM STDIN',
+    "prepaid_package": "COPY prepaid_package (course_id, code, lessons, months, price_fen) FROM STDIN",
+    "audit_log": "COPY audit_log (at, actor, action, entity, entity_key, before, after, request_id)"
+    " FROM STDIN",
+}
+CHANGED_TABLE = """CREATE TEMP TABLE IF NOT EXISTS registry_changed (
+  id bigint, uscc text, name text, nature text, status text, district text, grid text, address text,
+  has_escrow boolean, escrow_mode text, escrow_bank text, escrow_account_last4 text, categories text[],
+  search_grams text[], doc_sha256 text) ON COMMIT DELETE ROWS"""
+UPDATE_CHANGED = f"""UPDATE institution i SET ({INSTITUTION_COLUMNS}, doc_sha256, version, updated_at)
+  = ({", ".join("s." + c.strip() for c in INSTITUTION_COLUMNS.split(","))}, s.doc_sha256, i.version + 1,
+     %(now)s)
+  FROM registry_changed s WHERE i.id = s.id"""
+
+
+def store_batch(session: Session, lines: dict[str, list[str]], changed: list[int], now: dt.datetime) -> bool:
+    """Write a batch's COPY text (:data:`COPY_SQL`): the children of the ``changed`` institutions are deleted
+    first (they are replaced as a whole), new institutions are COPYed in place, changed ones through the
+    scratch table and one UPDATE. False when a credit code was registered by another transaction meanwhile
+    (the transaction is then aborted, nothing of the batch is kept)."""
+    raw = raw_connection(session)
+    with raw.cursor() as cur:
+        if changed:
+            cur.execute(CHANGED_TABLE)
+            for table in ("licence", "premises", "teacher", "course"):
+                cur.execute(f"DELETE FROM {table} WHERE institution_id = ANY(%s)", (changed,))
+        try:
+            for table, sql in COPY_SQL.items():
+                if lines[table]:
+                    with cur.copy(sql) as cp:
+                        cp.write("".join(lines[table]).encode())
+        except psycopg.errors.UniqueViolation:
+            return False
+        if changed:
+            cur.execute(UPDATE_CHANGED, {"now": now})
+            # Emptied now, not only at commit: a second save in the same transaction must not see these.
+            cur.execute("DELETE FROM registry_changed")
+    return True

@@ -312,3 +312,58 @@ def cross_field_errors(raw: dict[str, Any]) -> list[dict[str, Any]]:
     if problem:
         errors.append({"loc": (), "msg": problem})
     return errors
+
+
+# ------------------------------------------------------------------------- the public view (公开信息)
+
+PUBLIC_SEARCH_FIELDS = (
+    "uscc",
+    "name",
+    "status",
+    "district",
+    "grid",
+    "address",
+    "categories",
+    "licence_number",
+    "licence_status",
+    "licence_valid_until",
+)
+"""The fields of a registry search hit that parents may see."""
+
+
+def public_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """Strip an institution document to its public fields."""
+    lic = doc["licence"]
+    esc = doc["escrow"]
+    return {
+        "uscc": doc["uscc"],
+        "name": doc["name"],
+        "nature": doc["nature"],
+        "status": doc["status"],
+        "district": doc["district"],
+        "grid": doc["grid"],
+        "address": doc["address"],
+        "licence": lic,
+        "escrow": {
+            "supervised": bool(esc and esc["mode"]),
+            "mode": esc["mode"] if esc else None,
+            "bank": esc["bank"] if esc else None,
+        },
+        "premises": [{"address": p["address"]} for p in doc["premises"]],
+        "courses": [
+            {
+                k: c[k]
+                for k in (
+                    "title",
+                    "category",
+                    "subject",
+                    "stages",
+                    "mode",
+                    "class_size_max",
+                    "lesson_minutes",
+                    "price_per_lesson_fen",
+                )
+            }
+            for c in doc["courses"]
+        ],
+    }

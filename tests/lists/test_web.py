@@ -235,7 +235,7 @@ def test_search_past_the_count_cap_walks_names_in_order_and_says_more(
 ) -> None:
     """A search matching more than the counted cap says "more than", pages through the first ones in name
     order (found by walking the name index, not by sorting every match), and stops at the cap."""
-    from supervision.lists import public as public_lists
+    from supervision.lists import search as public_lists
 
     tag = f"qz{datetime_token()}"
     names = [f"广州{tag}培训中心{c}" for c in "ABCDE"]  # the same order under any collation
@@ -269,7 +269,7 @@ def test_a_broad_search_remembers_its_page_for_a_minute_and_shows_fresh_fields(
 ) -> None:
     """Past the count cap, which institutions a page lists is remembered for a minute (per process); their
     fields are read anew every time, and a narrow search is always current."""
-    from supervision.lists import public as public_lists
+    from supervision.lists import search as public_lists
 
     tag = f"qy{datetime_token()}"
     docs = [register(staff, name=f"广州{tag}艺术中心{c}") for c in "ABCDE"]
@@ -299,7 +299,7 @@ def test_a_broad_search_remembers_its_page_for_a_minute_and_shows_fresh_fields(
 
 
 def test_broad_pages_are_bounded_and_expire() -> None:
-    from supervision.lists.public import BroadPages
+    from supervision.lists.search import BroadPages
 
     now = [100.0]
     pages = BroadPages(ttl=60, size=3, clock=lambda: now[0])
@@ -478,7 +478,7 @@ def test_staff_pages_for_decisions_and_lists(staff: httpx.Client, engine: Engine
 
 def test_public_record_in_one_statement_equals_the_registry_public_view(staff: httpx.Client) -> None:
     """The institution page reads its record in one statement; it must show exactly the public view."""
-    from supervision.registry.public import public_document
+    from supervision.registry.schemas import public_document
 
     doc = register(staff)
     stored = staff.get(f"/api/v1/institutions/{doc['uscc']}").json()

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from supervision.core.pagination import Page, PageParams
-from supervision.lists import public as public_lists
+from supervision.lists import search as public_lists
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 

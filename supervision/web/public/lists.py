@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from supervision.lists import catalogue
 from supervision.lists import service as lists
+from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, DbSession
 from supervision.web.public import i18n
 from supervision.web.public.common import page
@@ -171,7 +172,7 @@ def _entries_page(
             "ed": ed,
             "q": q,
             "grid": grid,
-            "grids": lists.grids(session),
+            "grids": registry.grids(request.app.state.settings.jurisdiction),
             "items": items,
             "total": total,
             "page_no": page_no,

@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from supervision.core.pagination import PageParams
 from supervision.lists import catalogue
-from supervision.lists import public as public_lists
+from supervision.lists import search as public_lists
+from supervision.registry import service as registry
 from supervision.web.public.common import page
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +27,7 @@ async def index(
     list_kind: Literal["white", "warning", "black", ""] | None = Query(None, alias="list"),
     page_no: int = Query(1, alias="page", ge=1, le=500),
 ) -> HTMLResponse:
-    """Search, awaited on the event loop like the institution page (see ``lists.public.search``)."""
+    """Search, awaited on the event loop like the institution page (see ``lists.search.search``)."""
     engine = request.app.state.engine
     searched = bool(q or grid or category or list_kind)
     found = public_lists.SearchResult(0, False, [])
@@ -48,7 +49,7 @@ async def index(
             "grid": grid,
             "category": category,
             "list_kind": list_kind,
-            "grids": await public_lists.grids(engine),
+            "grids": registry.grids(settings.jurisdiction),
             "searched": searched,
             "total": found.total,
             "more": found.more,

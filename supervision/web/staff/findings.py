@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from supervision.compliance import service as compliance
+from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, DbSession, staff_or_none, to_login
 from supervision.web.templating import render
 
@@ -54,7 +55,7 @@ def findings(
             "filters": {**filters, "status": status},
             "query": urlencode(shown),
             "rules": compliance.rule_titles(clock.today()),
-            "grids": compliance.grids(session),
+            "grids": registry.grids(request.app.state.settings.jurisdiction),
             "latest": compliance.latest_full_run(session),
             "labels": compliance.LABELS,
         },
