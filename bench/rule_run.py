@@ -7,7 +7,7 @@ For each count: a scratch database is created and the demo registry imported (no
 
 - **baseline**: the same documents and statements read from PostgreSQL, range by range, exactly as the run
   reads them (same SQL, same worker processes, same batch size), parsed, and each touched in Python;
-- **full run 1**: ``compliance.run_full`` with an empty finding table (every finding is new);
+- **full run 1**: ``runs.run_full`` with an empty finding table (every finding is new);
 - **full run 2**: the same date again (nothing changes; the steady state of a re-run);
 - **full run 3**: the next day (findings whose message names the date are rewritten, as every night);
 - **re-evaluation** of single institutions (``reevaluate_institution``, each in its own transaction);
@@ -43,7 +43,7 @@ from sqlmodel import Session
 
 from bench.common import registry_file, scratch_database
 from supervision.compliance import evaluation as ev
-from supervision.compliance import facts, queries
+from supervision.compliance import facts, queries, runs, selfcheck
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.db import make_engine
@@ -74,7 +74,7 @@ def _read(r: tuple[int, int, int]) -> int:
 
 def baseline(dsn: str, ids: list[int], workers: int) -> float:
     start = time.perf_counter()
-    todo = ev.ranges(ids, compliance.BATCH)
+    todo = ev.ranges(ids, runs.BATCH)
     if workers == 0:
         _init(dsn)
         for r in todo:
@@ -102,7 +102,7 @@ def full_run(engine: Any, as_of: dt.date, workers: int) -> tuple[float, Any, flo
     reset_peak()
     start = time.perf_counter()
     with Session(engine, expire_on_commit=False) as s:
-        run = compliance.run_full(s, as_of, "bench", now=NOW, workers=workers)
+        run = runs.run_full(s, as_of, "bench", now=NOW, workers=workers)
         s.commit()
     return time.perf_counter() - start, run, ev.peak_rss_mib()
 
@@ -156,7 +156,7 @@ def self_checks(engine: Any, docs: list[dict[str, Any]]) -> tuple[list[float], l
     local = []
     for doc in docs:
         start = time.perf_counter()
-        compliance.evaluate_document({**doc, "statements": []}, AS_OF)
+        selfcheck.evaluate_document({**doc, "statements": []}, AS_OF)
         local.append(time.perf_counter() - start)
     return http_times, local
 
@@ -251,7 +251,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     for count in args.count:
-        pooled = compliance.POOL_WORKERS if count >= compliance.POOL_THRESHOLD else 0
+        pooled = runs.POOL_WORKERS if count >= runs.POOL_THRESHOLD else 0
         bench(count, pooled if args.workers is None else args.workers)
 
 

@@ -74,7 +74,7 @@ def publish_lists(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
 
 def rule_run(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
     """The nightly full rule run as of the scheduled date."""
-    from supervision.compliance import service as compliance
+    from supervision.compliance import runs as compliance
 
     with session_scope(ctx.engine) as session:
         run = compliance.run_full(

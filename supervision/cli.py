@@ -230,7 +230,7 @@ def _clock() -> Clock:
 
 def _demo_decisions_and_lists(engine) -> None:  # type: ignore[no-untyped-def]
     from supervision.cases.demo import record_demo_decisions
-    from supervision.compliance import service as compliance
+    from supervision.compliance import runs as compliance
     from supervision.db import session_scope
     from supervision.lists import service as lists
 
@@ -483,7 +483,7 @@ def rules_run(
     """Evaluate every institution and store the run and its findings (new ones open, gone ones resolve)."""
     from rich.table import Table
 
-    from supervision.compliance import service as compliance
+    from supervision.compliance import runs as compliance
     from supervision.db import session_scope
     from supervision.registry import service as registry
 
@@ -532,7 +532,7 @@ def rules_dry_run(
     or newly pass."""
     from rich.table import Table
 
-    from supervision.compliance import service as compliance
+    from supervision.compliance import dryrun as compliance
     from supervision.db import session_scope
     from supervision.registry import service as registry
 

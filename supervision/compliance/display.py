@@ -10,6 +10,8 @@ from rules.text import CATEGORY_ZH, MODE_ZH, STAGE_ZH, WEEKDAY_ZH, yuan
 SEVERITY_ZH = {"critical": "严重", "major": "较重", "minor": "一般", "notice": "提示"}
 STATUS_ZH = {"open": "未解决", "resolved": "已解决"}
 SCOPE_ZH = {"full": "全量", "institution": "单个机构"}
+LABELS = {"severity": SEVERITY_ZH, "status": STATUS_ZH, "scope": SCOPE_ZH}
+"""Chinese labels for the console's templates."""
 LEVEL_KIND_ZH = {"national": "国家", "province": "省", "city": "市", "district": "区"}
 
 PARAMETER_ZH = {

@@ -4,7 +4,7 @@ this process or in a pool of worker processes.
 A full run splits the registry into ranges of ids (keyset pagination: ``id > lo AND id <= hi``). For each
 range, PostgreSQL builds the institution documents and the statements in force as JSON; the engine evaluates
 them; the findings come back as rows ready for ``COPY`` (a full run) or as per-rule differences between two
-parameter sets (a dry run). The pool has two processes by default: this machine has two cores, and the
+parameter sets (a dry run). The size of the pool is the caller's (``runs.POOL_WORKERS`` by default): the
 database spends about as much CPU building the documents as the engine spends reading them.
 """
 
@@ -27,6 +27,7 @@ import psycopg
 
 from rules import Context, Engine, Evaluation, Finding, all_rules
 from supervision.compliance.facts import read_range
+from supervision.core.pgcopy import copy_text
 from supervision.core.rulebook import context
 
 # ------------------------------------------------------------------------------------------- the engine
@@ -48,8 +49,6 @@ def candidate_engine(
 
 
 # ------------------------------------------------------------------------------------------ the findings
-
-_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _findings(evaluation: Evaluation) -> Iterator[tuple[Finding, str, str]]:
@@ -89,7 +88,7 @@ def copy_lines(institution_id: int, evaluation: Evaluation, produced: Counter[st
                 f.legal_basis,
                 body.rsplit("\t", 1)[1],  # the trace is JSON: no raw tab in it
             )
-            body = "\t".join(x.translate(_ESCAPE) for x in fields)
+            body = "\t".join(map(copy_text, fields))
         out.append(f"{institution_id}\t{body}\t{digest}\n")
     return out
 

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from supervision.compliance import facts, queries
+from supervision.compliance import evaluation as ev
+from supervision.compliance import facts, queries, runs
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict
@@ -95,7 +96,7 @@ def test_range_facts_equal_the_one_institution_facts(scratch: tuple[str, Engine]
         expected_statements = queries.statements_for(s, ids)
         raw = s.connection().connection.driver_connection
         got, got_statements = {}, {}
-        for lo, hi, _ in compliance.ev.ranges(ids, 97):
+        for lo, hi, _ in ev.ranges(ids, 97):
             for iid, doc, statements in facts.read_range(raw, lo, hi):
                 got[iid] = doc
                 got_statements[iid] = statements
@@ -126,11 +127,11 @@ def _statement(period: str) -> dict[str, Any]:
 def test_pool_and_in_process_runs_agree(scratch: tuple[str, Engine]) -> None:
     _, engine = scratch
     with Session(engine, expire_on_commit=False) as s:
-        here = compliance.run_full(s, AS_OF, "test", now=NOW, workers=0, batch_size=50)
+        here = runs.run_full(s, AS_OF, "test", now=NOW, workers=0, batch_size=50)
         in_process = _open_in(s)
         s.rollback()
     with Session(engine, expire_on_commit=False) as s:
-        pooled = compliance.run_full(s, AS_OF, "test", now=NOW, workers=2, batch_size=50)
+        pooled = runs.run_full(s, AS_OF, "test", now=NOW, workers=2, batch_size=50)
         s.commit()
     assert pooled.counts["workers"] == 2 and here.counts["workers"] == 0
     assert pooled.counts["by_rule"] == here.counts["by_rule"]
@@ -171,7 +172,7 @@ def test_a_reevaluation_during_a_full_run_is_not_overwritten(scratch: tuple[str,
             other.commit()
 
     with Session(engine, expire_on_commit=False) as s:
-        run = compliance.run_full(s, AS_OF, "test", now=NOW, workers=0, batch_size=10_000, progress=meanwhile)
+        run = runs.run_full(s, AS_OF, "test", now=NOW, workers=0, batch_size=10_000, progress=meanwhile)
         s.commit()
     assert fixed
     with engine.connect() as conn:
@@ -184,13 +185,13 @@ def test_a_reevaluation_during_a_full_run_is_not_overwritten(scratch: tuple[str,
 def test_one_full_run_at_a_time(scratch: tuple[str, Engine]) -> None:
     _, engine = scratch
     with Session(engine) as first, Session(engine) as second:
-        compliance.run_full(first, AS_OF, "test", now=NOW, workers=0)
+        runs.run_full(first, AS_OF, "test", now=NOW, workers=0)
         with pytest.raises(Conflict) as caught:
-            compliance.run_full(second, AS_OF, "test", now=NOW, workers=0)
+            runs.run_full(second, AS_OF, "test", now=NOW, workers=0)
         assert caught.value.code == "run_in_progress"
         first.rollback()
         second.rollback()
-        compliance.run_full(second, AS_OF, "test", now=NOW, workers=0)  # the first one is over
+        runs.run_full(second, AS_OF, "test", now=NOW, workers=0)  # the first one is over
         second.rollback()
 
 

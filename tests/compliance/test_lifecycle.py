@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from supervision.compliance import dryrun, queries, runs
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Invalid
@@ -26,14 +27,14 @@ def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: Fix
     doc = expired()
     iid = store(session, doc, now)
 
-    first = compliance.run_full(session, AS_OF, "test", now=now, workers=0)
+    first = runs.run_full(session, AS_OF, "test", now=now, workers=0)
     [lic] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
     assert lic["status"] == "open" and lic["severity"] == "critical"
     assert lic["first_seen_on"] == AS_OF and lic["first_run_id"] == lic["updated_run_id"] == first.id
     assert first.counts["by_rule"]["LIC-EXPIRED"]["opened"] >= 1
 
     # The same day again: the finding is untouched (same row, same content, not even rewritten).
-    again = compliance.run_full(session, AS_OF, "test", now=now, workers=0)
+    again = runs.run_full(session, AS_OF, "test", now=now, workers=0)
     [same] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
     assert (same["id"], same["updated_run_id"], same["digest"]) == (lic["id"], first.id, lic["digest"])
     assert again.counts["totals"]["opened"] == 0 and again.counts["totals"]["resolved"] == 0
@@ -41,7 +42,7 @@ def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: Fix
 
     # A day later it is still open and keeps its first-seen date; its trace names the new date.
     day2 = AS_OF + dt.timedelta(days=1)
-    later = compliance.run_full(session, day2, "test", now=now, workers=0)
+    later = runs.run_full(session, day2, "test", now=now, workers=0)
     [kept] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
     assert kept["id"] == lic["id"] and kept["first_seen_on"] == AS_OF and kept["status"] == "open"
     assert kept["updated_run_id"] == later.id and kept["trace"]["facts"]["as_of"] == day2.isoformat()
@@ -49,7 +50,7 @@ def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: Fix
     # Fixed (licence renewed): the next run resolves it.
     doc["licence"]["valid_until"] = "2028-12-31"
     store(session, doc, now)
-    fixed = compliance.run_full(session, day2, "test", now=now, workers=0)
+    fixed = runs.run_full(session, day2, "test", now=now, workers=0)
     [gone] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
     assert (
         gone["status"] == "resolved" and gone["resolved_on"] == day2 and gone["resolved_run_id"] == fixed.id
@@ -60,7 +61,7 @@ def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: Fix
     doc["licence"]["valid_until"] = "2026-12-01"
     store(session, doc, now)
     day3 = dt.date(2026, 12, 5)
-    back = compliance.run_full(session, day3, "test", now=now, workers=0)
+    back = runs.run_full(session, day3, "test", now=now, workers=0)
     old, new = by_rule(findings_of(session, iid), "LIC-EXPIRED")
     assert old["id"] == lic["id"] and old["status"] == "resolved"
     assert new["status"] == "open" and new["first_seen_on"] == day3 and new["first_run_id"] == back.id
@@ -73,7 +74,7 @@ def test_run_record_and_audit(session: Session, clock: FixedClock) -> None:
     doc = example_document()
     doc["courses"][0]["sessions"].append({"date": "2035-03-03", "start": "18:30", "end": "19:15"})
     iid = store(session, doc, now)
-    run = compliance.run_full(session, AS_OF, "test:auditor", now=now, workers=0)
+    run = runs.run_full(session, AS_OF, "test:auditor", now=now, workers=0)
     assert run.scope == "full" and run.as_of == AS_OF and run.actor == "test:auditor"
     assert run.institutions == count(session, "institution")
     assert len(run.parameter_hash) == 64 and run.engine_version.startswith("rules-")
@@ -150,7 +151,7 @@ def test_statements_in_force_count(session: Session, clock: FixedClock) -> None:
     assert compliance.reevaluate_institution(session, iid, AS_OF, now=now) == []
     # An amendment that leaves the bank short of the liability: the amendment is what counts now.
     amendment = submit(_statement("2026-10", liability=1_200_000, amends=original))
-    statements = compliance.queries.statements_for(session, [iid])[iid]
+    statements = queries.statements_for(session, [iid])[iid]
     assert [(s["id"], s["period"], s["amends"], s["unearned_liability_fen"]) for s in statements] == [
         (amendment, "2026-10", original, 1_200_000)
     ]
@@ -193,7 +194,7 @@ def test_dry_run_reports_who_would_newly_pass_and_stores_nothing(session: Sessio
     doc = example_document()
     doc["courses"][0]["weekly_slots"] = [{"weekday": 3, "start": "19:45", "end": "20:45"}]
     store(session, doc, now)
-    compliance.run_full(session, AS_OF, "test", now=now, workers=0)
+    runs.run_full(session, AS_OF, "test", now=now, workers=0)
     before = {t: count(session, t) for t in ("finding", "rule_run", "audit_log")}
     later = {
         "level": "440106",
@@ -203,7 +204,7 @@ def test_dry_run_reports_who_would_newly_pass_and_stores_nothing(session: Sessio
             ]
         },
     }
-    report = compliance.dry_run(session, [later], AS_OF, workers=0, examples=100_000)
+    report = dryrun.dry_run(session, [later], AS_OF, workers=0, examples=100_000)
     late = next(r for r in report.rules if r["rule_id"] == "TIME-OFFLINE-LATE")
     assert late["newly_pass"] >= 1 and late["newly_fail"] == 0
     assert late["candidate"] == late["current"] - late["newly_pass"]
@@ -219,5 +220,5 @@ def test_dry_run_reports_who_would_newly_pass_and_stores_nothing(session: Sessio
 
     bad = {"level": "440106", "parameters": {"time.offline_latest_end": [{"value": "25:00"}]}}
     with pytest.raises(Invalid) as caught:
-        compliance.dry_run(session, [bad], AS_OF, workers=0)
+        dryrun.dry_run(session, [bad], AS_OF, workers=0)
     assert caught.value.problems and all(p.loc == "parameters" for p in caught.value.problems)

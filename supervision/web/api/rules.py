@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from supervision.compliance import selfcheck
 from supervision.compliance import service as compliance
 from supervision.compliance.schemas import Catalogue, Evaluation
 from supervision.core import ratelimit
@@ -77,7 +78,7 @@ def evaluate(
             headers={"Retry-After": str(verdict.retry_after_seconds)},
         )
     try:
-        result = compliance.evaluate_document(doc, as_of or clock.today())
+        result = selfcheck.evaluate_document(doc, as_of or clock.today())
     except Invalid as err:  # answered, not raised: the hit above is committed with the request
         return JSONResponse(err.as_dict(), status_code=err.status)
     return JSONResponse(result)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from supervision.compliance import display
 from supervision.compliance import service as compliance
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, DbSession, staff_or_none, to_login
@@ -57,7 +58,7 @@ def findings(
             "rules": compliance.rule_titles(clock.today()),
             "grids": registry.grids(request.app.state.settings.jurisdiction),
             "latest": compliance.latest_full_run(session),
-            "labels": compliance.LABELS,
+            "labels": display.LABELS,
         },
     )
 
@@ -74,9 +75,9 @@ def finding(finding_id: int, request: Request, session: DbSession, clock: ClockD
         {
             "user": user,
             "f": row,
-            "trace": compliance.trace_view(row["trace"]),
+            "trace": display.trace_view(row["trace"], compliance.level_names()),
             "rule": compliance.rule_titles(clock.today()).get(row["rule_id"]),
-            "labels": compliance.LABELS,
+            "labels": display.LABELS,
         },
     )
 
@@ -103,7 +104,7 @@ def runs(
             "page": page,
             "page_size": PAGE,
             "scope": scope or "",
-            "labels": compliance.LABELS,
+            "labels": display.LABELS,
         },
     )
 
@@ -121,6 +122,6 @@ def run(run_id: int, request: Request, session: DbSession, clock: ClockDep) -> R
             "user": user,
             "r": row,
             "rules": compliance.rule_titles(row["as_of"]),
-            "labels": compliance.LABELS,
+            "labels": display.LABELS,
         },
     )
