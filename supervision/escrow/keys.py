@@ -14,13 +14,12 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from supervision.core import audit
 from supervision.core.errors import Invalid, NotFound, Problem, Unauthorized
+from supervision.escrow import queries
 from supervision.escrow.models import InstitutionKey, PortalSession
-from supervision.registry.models import Institution
 
 PREFIX = "sk_"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -71,7 +70,7 @@ def issue(
     """Issue a key for the institution ``uscc``; returns the key (to show once) and its row."""
     if not 1 <= days <= MAX_DAYS:
         raise Invalid("cannot issue the key", [Problem("days", f"from 1 to {MAX_DAYS}")])
-    institution = session.exec(select(Institution).where(Institution.uscc == uscc)).first()
+    institution = queries.institution_row(session, uscc)
     if institution is None or institution.id is None:
         raise NotFound(f"no institution with credit code {uscc}")
     public_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LEN))
@@ -107,7 +106,7 @@ def issue(
 
 def revoke(session: Session, *, public_id: str, now: dt.datetime, actor: str) -> InstitutionKey:
     """Revoke a key (and with it every portal session opened with it). Revoking twice changes nothing."""
-    row = session.exec(select(InstitutionKey).where(InstitutionKey.public_id == public_id)).first()
+    row = queries.key_by_public_id(session, public_id)
     if row is None:
         raise NotFound(f"no key {public_id}")
     if row.revoked_at is not None:
@@ -131,14 +130,7 @@ def revoke(session: Session, *, public_id: str, now: dt.datetime, actor: str) ->
 
 def list_keys(session: Session, uscc: str | None = None) -> list[tuple[InstitutionKey, str]]:
     """Keys with their institution's credit code, newest first."""
-    query = (
-        select(InstitutionKey, Institution.uscc)
-        .join(Institution, Institution.id == InstitutionKey.institution_id)  # type: ignore[arg-type]
-        .order_by(InstitutionKey.id.desc())  # type: ignore[union-attr]
-    )
-    if uscc:
-        query = query.where(Institution.uscc == uscc)
-    return [(k, u) for k, u in session.exec(query).all()]
+    return queries.keys_with_uscc(session, uscc)
 
 
 def key_status(row: InstitutionKey, now: dt.datetime) -> str:
@@ -149,13 +141,6 @@ def key_status(row: InstitutionKey, now: dt.datetime) -> str:
     return "active"
 
 
-_HOLDER_SQL = """
-SELECT k.id AS key_id, k.public_id, k.secret_sha256, k.expires_at, k.revoked_at,
-       i.id AS institution_id, i.uscc, i.name
-  FROM institution_key k JOIN institution i ON i.id = k.institution_id
-"""
-
-
 def holder_for_key(session: Session, key: str, now: dt.datetime) -> KeyHolder:
     """The institution a key acts for; a wrong, expired or revoked key is refused alike."""
     parts = _split(key)
@@ -163,7 +148,7 @@ def holder_for_key(session: Session, key: str, now: dt.datetime) -> KeyHolder:
     if parts is None:
         raise refused
     public_id, whole = parts
-    row = session.execute(text(_HOLDER_SQL + " WHERE k.public_id = :p"), {"p": public_id}).first()
+    row = queries.key_holder(session, public_id)
     if row is None or not hmac.compare_digest(row.secret_sha256, _sha256(whole)):
         raise refused
     if row.revoked_at is not None or row.expires_at <= now:
@@ -193,16 +178,7 @@ def open_session(session: Session, key: str, now: dt.datetime, hours: int) -> tu
 
 def holder_for_session(session: Session, token: str, now: dt.datetime) -> tuple[KeyHolder, str]:
     """The institution of a portal session and the session's CSRF token; a session ends with its key."""
-    row = session.execute(
-        text(
-            "SELECT k.id AS key_id, k.public_id, i.id AS institution_id, i.uscc, i.name, s.csrf_token"
-            " FROM portal_session s JOIN institution_key k ON k.id = s.key_id"
-            " JOIN institution i ON i.id = k.institution_id"
-            " WHERE s.token_sha256 = :t AND s.revoked_at IS NULL AND s.expires_at > :now"
-            " AND k.revoked_at IS NULL AND k.expires_at > :now"
-        ),
-        {"t": _sha256(token), "now": now},
-    ).first()
+    row = queries.portal_session_holder(session, _sha256(token), now)
     if row is None:
         raise Unauthorized("sign in with your institution key")
     csrf: str = row.csrf_token
@@ -210,7 +186,4 @@ def holder_for_session(session: Session, token: str, now: dt.datetime) -> tuple[
 
 
 def close_session(session: Session, token: str, now: dt.datetime) -> None:
-    session.execute(
-        text("UPDATE portal_session SET revoked_at = :now WHERE token_sha256 = :t AND revoked_at IS NULL"),
-        {"now": now, "t": _sha256(token)},
-    )
+    queries.revoke_portal_session(session, _sha256(token), now)

@@ -34,9 +34,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session
 
+from supervision.escrow import queries
 from supervision.escrow.models import ACCOUNT_KINDS
 
 ACCOUNT_NAMES: dict[str, tuple[str, str]] = {
@@ -95,17 +95,8 @@ def carries(statement: Mapping[str, Any], previous: Mapping[str, Any] | None) ->
 
 def ensure_accounts(session: Session, institution_id: int) -> dict[str, int]:
     """The institution's accounts (created on first use): kind → id."""
-    session.execute(
-        text(
-            "INSERT INTO escrow_account (institution_id, kind, balance_fen)"
-            " SELECT :i, k, 0 FROM unnest(CAST(:kinds AS text[])) AS k"
-            " ON CONFLICT (institution_id, kind) DO NOTHING"
-        ),
-        {"i": institution_id, "kinds": list(ACCOUNT_KINDS)},
-    )
-    rows = session.execute(
-        text("SELECT kind, id FROM escrow_account WHERE institution_id = :i"), {"i": institution_id}
-    )
+    queries.create_accounts(session, institution_id, ACCOUNT_KINDS)
+    rows = queries.accounts(session, institution_id)
     return {r.kind: r.id for r in rows}
 
 
@@ -123,19 +114,7 @@ def active(session: Session, statement_ids: Sequence[int]) -> list[Active]:
     """Transactions in force for the given statements, in posting order."""
     if not statement_ids:
         return []
-    rows = session.execute(
-        text(
-            "SELECT t.id, t.statement_id, t.kind, e.amount_fen FROM escrow_transaction t"
-            " JOIN escrow_account a ON a.institution_id = t.institution_id"
-            " JOIN escrow_entry e ON e.transaction_id = t.id AND e.account_id = a.id"
-            " WHERE t.statement_id = ANY(:ids) AND t.reverses_id IS NULL"
-            " AND NOT EXISTS (SELECT 1 FROM escrow_transaction r WHERE r.reverses_id = t.id)"
-            " AND a.kind = (CASE t.kind"
-            + "".join(f" WHEN '{k}' THEN '{debit}'" for k, (debit, _) in LEGS.items())
-            + " END) ORDER BY t.id"
-        ),
-        {"ids": list(statement_ids)},
-    )
+    rows = queries.active_transactions(session, statement_ids, {k: debit for k, (debit, _) in LEGS.items()})
     return [Active(r.id, r.statement_id, r.kind, r.amount_fen) for r in rows]
 
 
@@ -159,12 +138,7 @@ def write(
     """Write the transactions and their entries, and move the stored balances; returns the new ids."""
     if not posting.items:
         return []
-    ids = list(
-        session.execute(
-            text("SELECT nextval('escrow_transaction_id_seq') FROM generate_series(1, :n)"),
-            {"n": len(posting.items)},
-        ).scalars()
-    )
+    ids = queries.next_transaction_ids(session, len(posting.items))
     txn_rows = []
     entry_rows = []
     deltas: dict[int, int] = defaultdict(int)
@@ -184,26 +158,11 @@ def write(
         for account, signed in ((accounts[debit], amount), (accounts[credit], -amount)):
             entry_rows.append({"t": txn_id, "i": institution_id, "a": account, "v": signed})
             deltas[account] += signed
-    session.execute(
-        text(
-            "INSERT INTO escrow_transaction"
-            " (id, institution_id, statement_id, kind, reverses_id, posted_at, memo)"
-            " VALUES (:id, :i, :s, :k, :r, :at, :m)"
-        ),
-        txn_rows,
-    )
-    session.execute(
-        text(
-            "INSERT INTO escrow_entry (transaction_id, institution_id, account_id, amount_fen)"
-            " VALUES (:t, :i, :a, :v)"
-        ),
-        entry_rows,
-    )
+    queries.insert_transactions(session, txn_rows)
+    queries.insert_entries(session, entry_rows)
     changed = [{"a": a, "d": d} for a, d in sorted(deltas.items()) if d]
     if changed:
-        session.execute(
-            text("UPDATE escrow_account SET balance_fen = balance_fen + :d WHERE id = :a"), changed
-        )
+        queries.move_balances(session, changed)
     return ids
 
 
@@ -243,14 +202,7 @@ def plan(
 
 def balances(session: Session, institution_id: int) -> list[dict[str, Any]]:
     """Each account's stored balance beside the balance recomputed from its entries."""
-    rows = session.execute(
-        text(
-            "SELECT a.kind, a.balance_fen, coalesce(sum(e.amount_fen), 0)::bigint AS recomputed"
-            " FROM escrow_account a LEFT JOIN escrow_entry e ON e.account_id = a.id"
-            " WHERE a.institution_id = :i GROUP BY a.id ORDER BY a.id"
-        ),
-        {"i": institution_id},
-    )
+    rows = queries.account_balances(session, institution_id)
     order = {k: n for n, k in enumerate(ACCOUNT_KINDS)}
     out = [
         {
@@ -284,58 +236,25 @@ class Verification:
         return not self.problems
 
 
-_UNBALANCED_SQL = """
-SELECT t.id, count(e.id) AS n, coalesce(sum(e.amount_fen), 0) AS total
-  FROM escrow_transaction t LEFT JOIN escrow_entry e ON e.transaction_id = t.id
- GROUP BY t.id HAVING count(e.id) < 2 OR coalesce(sum(e.amount_fen), 0) <> 0
-"""
-_BAD_REVERSALS_SQL = """
-SELECT r.id, r.reverses_id FROM escrow_transaction r JOIN escrow_transaction o ON o.id = r.reverses_id
- WHERE r.kind <> o.kind OR r.statement_id <> o.statement_id OR o.reverses_id IS NOT NULL
-    OR EXISTS (SELECT 1 FROM escrow_entry e WHERE e.transaction_id IN (r.id, o.id)
-               GROUP BY e.account_id HAVING sum(e.amount_fen) <> 0)
-"""
-_BALANCES_SQL = """
-SELECT a.id, a.institution_id, a.kind, a.balance_fen, coalesce(sum(e.amount_fen), 0)::bigint AS recomputed
-  FROM escrow_account a LEFT JOIN escrow_entry e ON e.account_id = a.id GROUP BY a.id
-"""
-_LINE_TOTALS_SQL = """
-SELECT s.id, s.receipts_fen, s.released_fen, s.refunds_fen, s.line_count,
-       x.n, x.receipts, x.released, x.refunds, x.distinct_refs
-  FROM escrow_statement s LEFT JOIN LATERAL (
-    SELECT count(*) AS n, count(DISTINCT ref) AS distinct_refs,
-           coalesce(sum(amount_fen) FILTER (WHERE type = 'receipt'), 0) AS receipts,
-           coalesce(sum(amount_fen) FILTER (WHERE type = 'release'), 0) AS released,
-           coalesce(sum(amount_fen) FILTER (WHERE type = 'refund'), 0) AS refunds
-      FROM escrow_statement_line l WHERE l.statement_id = s.id) x ON TRUE
-"""
-_STATEMENTS_SQL = """
-SELECT s.id, s.institution_id, s.period, s.opening_balance_fen, s.receipts_fen, s.released_fen, s.refunds_fen,
-       s.closing_balance_fen, s.unearned_liability_fen, s.reserve_balance_fen,
-       NOT EXISTS (SELECT 1 FROM escrow_statement n WHERE n.amends_id = s.id) AS head
-  FROM escrow_statement s ORDER BY s.institution_id, s.period, s.id
-"""
-
-
 def verify(session: Session) -> Verification:
     """Check every invariant of the ledger and the statements behind it; list every breach found."""
     out = Verification()
     p = out.problems
-    out.transactions = session.execute(text("SELECT count(*) FROM escrow_transaction")).scalar_one()
-    out.entries = session.execute(text("SELECT count(*) FROM escrow_entry")).scalar_one()
-    for r in session.execute(text(_UNBALANCED_SQL)):
+    out.transactions = queries.count_transactions(session)
+    out.entries = queries.count_entries(session)
+    for r in queries.unbalanced_transactions(session):
         p.append(f"transaction {r.id}: {r.n} entries summing to {r.total} fen (must be >= 2 summing to 0)")
-    for r in session.execute(text(_BAD_REVERSALS_SQL)):
+    for r in queries.bad_reversals(session):
         p.append(f"transaction {r.id} does not exactly reverse transaction {r.reverses_id}")
     stored: dict[int, dict[str, int]] = defaultdict(dict)
-    for r in session.execute(text(_BALANCES_SQL)):
+    for r in queries.all_account_balances(session):
         stored[r.institution_id][r.kind] = r.balance_fen
         if r.balance_fen != r.recomputed:
             p.append(
                 f"account {r.id} ({r.kind}, institution {r.institution_id}): stored balance {r.balance_fen}"
                 f" differs from its entries {r.recomputed}"
             )
-    for r in session.execute(text(_LINE_TOTALS_SQL)):
+    for r in queries.statement_line_totals(session):
         if (r.receipts, r.released, r.refunds) != (r.receipts_fen, r.released_fen, r.refunds_fen):
             p.append(
                 f"statement {r.id}: lines sum to receipts {r.receipts}, released {r.released}, refunds "
@@ -345,7 +264,7 @@ def verify(session: Session) -> Verification:
             p.append(f"statement {r.id}: {r.n} lines stored, {r.line_count} declared")
         if r.distinct_refs != r.n:
             p.append(f"statement {r.id}: {r.n - r.distinct_refs} duplicate line refs")
-    statements = [dict(r._mapping) for r in session.execute(text(_STATEMENTS_SQL))]
+    statements = queries.all_statements(session)
     out.statements = len(statements)
     by_institution: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for s in statements:

@@ -1,12 +1,19 @@
-"""Escrow reads. Every read that an institution can reach takes its institution id, so a statement of
-another institution is simply not found."""
+"""Escrow statements (SQL): reads, the writes of an accepted statement, the ledger, and API keys. Every
+read that an institution can reach takes its institution id, so a statement of another institution is
+simply not found."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
+
+from supervision.db import raw_connection
+from supervision.escrow.models import InstitutionKey
+from supervision.registry.models import Institution
 
 SUMMARY_COLUMNS = (
     "s.id, s.institution_id, s.period, s.mode, s.opening_balance_fen, s.receipts_fen, s.released_fen,"
@@ -197,3 +204,300 @@ def open_findings(session: Session, institution_id: int) -> list[dict[str, Any]]
         {"i": institution_id},
     )
     return [dict(r._mapping) for r in rows]
+
+
+# ---------------------------------------------------------------------------------- accepting a statement
+
+
+def idempotent_answer(session: Session, institution_id: int, key: str) -> Any:
+    """The answer stored for an Idempotency-Key of the institution (``request_sha256``, ``status_code``,
+    ``response``), or None."""
+    return session.execute(
+        text(
+            "SELECT request_sha256, status_code, response FROM escrow_idempotency"
+            " WHERE institution_id = :i AND key = :k"
+        ),
+        {"i": institution_id, "k": key},
+    ).first()
+
+
+def store_answer(
+    session: Session,
+    institution_id: int,
+    key: str,
+    *,
+    request_sha256: str,
+    statement_id: int,
+    answer: str,
+    at: Any,
+) -> None:
+    """Keep the answer to a submission under its Idempotency-Key (``answer``: JSON text)."""
+    session.execute(
+        text(
+            "INSERT INTO escrow_idempotency (institution_id, key, request_sha256, statement_id, status_code,"
+            " response, created_at) VALUES (:i, :k, :h, :s, 201, CAST(:r AS jsonb), :at)"
+        ),
+        {"i": institution_id, "k": key, "h": request_sha256, "s": statement_id, "r": answer, "at": at},
+    )
+
+
+def next_statement_id(session: Session) -> int:
+    return int(session.execute(text("SELECT nextval('escrow_statement_id_seq')")).scalar_one())
+
+
+INSERT_STATEMENT_SQL = """
+INSERT INTO escrow_statement (id, institution_id, period, mode, opening_balance_fen, receipts_fen,
+  released_fen, refunds_fen, closing_balance_fen, bank_reported_balance_fen, reserve_balance_fen,
+  unearned_liability_fen, amends_id, line_count, source, body_sha256, submitted_at, accepted_on, submitted_by,
+  reconciliation, requirement)
+VALUES (:id, :institution_id, :period, :mode, :opening_balance_fen, :receipts_fen, :released_fen,
+  :refunds_fen, :closing_balance_fen, :bank_reported_balance_fen, :reserve_balance_fen,
+  :unearned_liability_fen, :amends_id, :line_count, :source, :body_sha256, :submitted_at, :accepted_on,
+  :submitted_by, CAST(:reconciliation AS jsonb), CAST(:requirement AS jsonb))
+"""
+
+
+def insert_statement(session: Session, values: dict[str, Any]) -> None:
+    """One ``escrow_statement`` row (columns of :data:`INSERT_STATEMENT_SQL`; the JSON ones as text)."""
+    session.execute(text(INSERT_STATEMENT_SQL), values)
+
+
+def copy_lines(session: Session, statement_id: int, lines: Sequence[Sequence[Any]]) -> None:
+    """A statement's lines by COPY, in the text format. Refs and package codes were checked to hold no tab,
+    newline or backslash, so no value needs escaping."""
+    if not lines:
+        return
+    raw = raw_connection(session)
+    prefix = f"{statement_id}\t"
+    null = "\\N"
+    buf = "".join(
+        [
+            f"{prefix}{seq}\t{d}\t{t}\t{a}\t{r}\t{p if p is not None else null}\t"
+            f"{ls if ls is not None else null}\t{m if m is not None else null}\n"
+            for seq, (d, t, a, r, p, ls, m) in enumerate(lines, 1)
+        ]
+    ).encode()
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY escrow_statement_line"
+            " (statement_id, seq, date, type, amount_fen, ref, package_code, lessons, months) FROM STDIN"
+        ) as cp,
+    ):
+        cp.write(buf)
+
+
+# -------------------------------------------------------------------------------------------- the ledger
+
+
+def create_accounts(session: Session, institution_id: int, kinds: Sequence[str]) -> None:
+    """The institution's accounts of ``kinds`` that do not exist yet, at a zero balance."""
+    session.execute(
+        text(
+            "INSERT INTO escrow_account (institution_id, kind, balance_fen)"
+            " SELECT :i, k, 0 FROM unnest(CAST(:kinds AS text[])) AS k"
+            " ON CONFLICT (institution_id, kind) DO NOTHING"
+        ),
+        {"i": institution_id, "kinds": list(kinds)},
+    )
+
+
+def accounts(session: Session, institution_id: int) -> list[Any]:
+    """The institution's accounts (``kind``, ``id``)."""
+    return list(
+        session.execute(
+            text("SELECT kind, id FROM escrow_account WHERE institution_id = :i"), {"i": institution_id}
+        )
+    )
+
+
+def active_transactions(
+    session: Session, statement_ids: Sequence[int], debited: Mapping[str, str]
+) -> list[Any]:
+    """Transactions in force of the statements (posted, not reversed, not a reversal), in posting order,
+    each with its signed amount: its entry on the account its kind debits (``debited``: kind → account)."""
+    return list(
+        session.execute(
+            text(
+                "SELECT t.id, t.statement_id, t.kind, e.amount_fen FROM escrow_transaction t"
+                " JOIN escrow_account a ON a.institution_id = t.institution_id"
+                " JOIN escrow_entry e ON e.transaction_id = t.id AND e.account_id = a.id"
+                " WHERE t.statement_id = ANY(:ids) AND t.reverses_id IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM escrow_transaction r WHERE r.reverses_id = t.id)"
+                " AND a.kind = (CASE t.kind"
+                + "".join(f" WHEN '{k}' THEN '{debit}'" for k, debit in debited.items())
+                + " END) ORDER BY t.id"
+            ),
+            {"ids": list(statement_ids)},
+        )
+    )
+
+
+def next_transaction_ids(session: Session, n: int) -> list[int]:
+    return list(
+        session.execute(
+            text("SELECT nextval('escrow_transaction_id_seq') FROM generate_series(1, :n)"), {"n": n}
+        ).scalars()
+    )
+
+
+def insert_transactions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Transactions (``id``, ``i`` institution, ``s`` statement, ``k`` kind, ``r`` reverses, ``at``,
+    ``m`` memo)."""
+    session.execute(
+        text(
+            "INSERT INTO escrow_transaction"
+            " (id, institution_id, statement_id, kind, reverses_id, posted_at, memo)"
+            " VALUES (:id, :i, :s, :k, :r, :at, :m)"
+        ),
+        rows,
+    )
+
+
+def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Entries (``t`` transaction, ``i`` institution, ``a`` account, ``v`` signed amount)."""
+    session.execute(
+        text(
+            "INSERT INTO escrow_entry (transaction_id, institution_id, account_id, amount_fen)"
+            " VALUES (:t, :i, :a, :v)"
+        ),
+        rows,
+    )
+
+
+def move_balances(session: Session, changes: list[dict[str, int]]) -> None:
+    """Add ``d`` to the stored balance of account ``a``, for each change."""
+    session.execute(text("UPDATE escrow_account SET balance_fen = balance_fen + :d WHERE id = :a"), changes)
+
+
+def account_balances(session: Session, institution_id: int) -> list[Any]:
+    """Each account of the institution: ``kind``, stored ``balance_fen`` and ``recomputed`` from entries."""
+    return list(
+        session.execute(
+            text(
+                "SELECT a.kind, a.balance_fen, coalesce(sum(e.amount_fen), 0)::bigint AS recomputed"
+                " FROM escrow_account a LEFT JOIN escrow_entry e ON e.account_id = a.id"
+                " WHERE a.institution_id = :i GROUP BY a.id ORDER BY a.id"
+            ),
+            {"i": institution_id},
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- verifying the whole ledger
+
+_UNBALANCED_SQL = """
+SELECT t.id, count(e.id) AS n, coalesce(sum(e.amount_fen), 0) AS total
+  FROM escrow_transaction t LEFT JOIN escrow_entry e ON e.transaction_id = t.id
+ GROUP BY t.id HAVING count(e.id) < 2 OR coalesce(sum(e.amount_fen), 0) <> 0
+"""
+_BAD_REVERSALS_SQL = """
+SELECT r.id, r.reverses_id FROM escrow_transaction r JOIN escrow_transaction o ON o.id = r.reverses_id
+ WHERE r.kind <> o.kind OR r.statement_id <> o.statement_id OR o.reverses_id IS NOT NULL
+    OR EXISTS (SELECT 1 FROM escrow_entry e WHERE e.transaction_id IN (r.id, o.id)
+               GROUP BY e.account_id HAVING sum(e.amount_fen) <> 0)
+"""
+_BALANCES_SQL = """
+SELECT a.id, a.institution_id, a.kind, a.balance_fen, coalesce(sum(e.amount_fen), 0)::bigint AS recomputed
+  FROM escrow_account a LEFT JOIN escrow_entry e ON e.account_id = a.id GROUP BY a.id
+"""
+_LINE_TOTALS_SQL = """
+SELECT s.id, s.receipts_fen, s.released_fen, s.refunds_fen, s.line_count,
+       x.n, x.receipts, x.released, x.refunds, x.distinct_refs
+  FROM escrow_statement s LEFT JOIN LATERAL (
+    SELECT count(*) AS n, count(DISTINCT ref) AS distinct_refs,
+           coalesce(sum(amount_fen) FILTER (WHERE type = 'receipt'), 0) AS receipts,
+           coalesce(sum(amount_fen) FILTER (WHERE type = 'release'), 0) AS released,
+           coalesce(sum(amount_fen) FILTER (WHERE type = 'refund'), 0) AS refunds
+      FROM escrow_statement_line l WHERE l.statement_id = s.id) x ON TRUE
+"""
+_STATEMENTS_SQL = """
+SELECT s.id, s.institution_id, s.period, s.opening_balance_fen, s.receipts_fen, s.released_fen, s.refunds_fen,
+       s.closing_balance_fen, s.unearned_liability_fen, s.reserve_balance_fen,
+       NOT EXISTS (SELECT 1 FROM escrow_statement n WHERE n.amends_id = s.id) AS head
+  FROM escrow_statement s ORDER BY s.institution_id, s.period, s.id
+"""
+
+
+def count_transactions(session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM escrow_transaction")).scalar_one())
+
+
+def count_entries(session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM escrow_entry")).scalar_one())
+
+
+def unbalanced_transactions(session: Session) -> list[Any]:
+    return list(session.execute(text(_UNBALANCED_SQL)))
+
+
+def bad_reversals(session: Session) -> list[Any]:
+    return list(session.execute(text(_BAD_REVERSALS_SQL)))
+
+
+def all_account_balances(session: Session) -> list[Any]:
+    return list(session.execute(text(_BALANCES_SQL)))
+
+
+def statement_line_totals(session: Session) -> list[Any]:
+    return list(session.execute(text(_LINE_TOTALS_SQL)))
+
+
+def all_statements(session: Session) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in session.execute(text(_STATEMENTS_SQL))]
+
+
+# -------------------------------------------------------------------------------- API keys and the portal
+
+
+def institution_row(session: Session, uscc: str) -> Institution | None:
+    return session.exec(select(Institution).where(Institution.uscc == uscc)).first()
+
+
+def key_by_public_id(session: Session, public_id: str) -> InstitutionKey | None:
+    return session.exec(select(InstitutionKey).where(InstitutionKey.public_id == public_id)).first()
+
+
+def keys_with_uscc(session: Session, uscc: str | None) -> list[tuple[InstitutionKey, str]]:
+    """Keys with their institution's credit code (of one institution if ``uscc``), newest first."""
+    query = (
+        select(InstitutionKey, Institution.uscc)
+        .join(Institution, Institution.id == InstitutionKey.institution_id)  # type: ignore[arg-type]
+        .order_by(InstitutionKey.id.desc())  # type: ignore[union-attr]
+    )
+    if uscc:
+        query = query.where(Institution.uscc == uscc)
+    return [(k, u) for k, u in session.exec(query).all()]
+
+
+_HOLDER_SQL = """
+SELECT k.id AS key_id, k.public_id, k.secret_sha256, k.expires_at, k.revoked_at,
+       i.id AS institution_id, i.uscc, i.name
+  FROM institution_key k JOIN institution i ON i.id = k.institution_id
+"""
+
+
+def key_holder(session: Session, public_id: str) -> Any:
+    """A key (its hash, expiry, revocation) with its institution, or None."""
+    return session.execute(text(_HOLDER_SQL + " WHERE k.public_id = :p"), {"p": public_id}).first()
+
+
+def portal_session_holder(session: Session, token_sha256: str, now: dt.datetime) -> Any:
+    """The key and institution of a portal session in force (and its CSRF token), or None."""
+    return session.execute(
+        text(
+            "SELECT k.id AS key_id, k.public_id, i.id AS institution_id, i.uscc, i.name, s.csrf_token"
+            " FROM portal_session s JOIN institution_key k ON k.id = s.key_id"
+            " JOIN institution i ON i.id = k.institution_id"
+            " WHERE s.token_sha256 = :t AND s.revoked_at IS NULL AND s.expires_at > :now"
+            " AND k.revoked_at IS NULL AND k.expires_at > :now"
+        ),
+        {"t": token_sha256, "now": now},
+    ).first()
+
+
+def revoke_portal_session(session: Session, token_sha256: str, now: dt.datetime) -> None:
+    session.execute(
+        text("UPDATE portal_session SET revoked_at = :now WHERE token_sha256 = :t AND revoked_at IS NULL"),
+        {"now": now, "t": token_sha256},
+    )

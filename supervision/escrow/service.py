@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from supervision.compliance import service as compliance
 from supervision.core import audit, rulebook
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem
-from supervision.db import raw_connection
 from supervision.escrow import ledger, queries, reconcile
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.schemas import ParsedStatement, StatementOut
@@ -66,13 +64,7 @@ def submit(
     """Accept a statement that passed its own checks, for the institution of ``holder``."""
     institution_id = holder.institution_id
     queries.lock_institution(session, institution_id)
-    prior = session.execute(
-        text(
-            "SELECT request_sha256, status_code, response FROM escrow_idempotency"
-            " WHERE institution_id = :i AND key = :k"
-        ),
-        {"i": institution_id, "k": idempotency_key},
-    ).first()
+    prior = queries.idempotent_answer(session, institution_id, idempotency_key)
     if prior is not None:
         if prior.request_sha256 != parsed.request_sha256:
             raise Conflict(
@@ -112,14 +104,14 @@ def submit(
             )
         replaced = current
 
-    statement_id = session.execute(text("SELECT nextval('escrow_statement_id_seq')")).scalar_one()
+    statement_id = queries.next_statement_id(session)
     row: dict[str, Any] = {"id": statement_id, **s.model_dump()}
     row["amends_id"] = row.pop("amends")
     others = [h for h in heads if replaced is None or h["id"] != replaced["id"]]
     ctx = rulebook.context(jurisdiction, as_of)
     reconciliation, requirement = reconcile.reconcile(ctx, statement=row, others=others)
     _insert_statement(session, row, parsed, institution_id, holder, now, as_of, reconciliation, requirement)
-    _copy_lines(session, statement_id, parsed)
+    queries.copy_lines(session, statement_id, parsed.lines)
 
     accounts = ledger.ensure_accounts(session, institution_id)
     previous = max((h for h in others if h["period"] < s.period), key=lambda h: h["period"], default=None)
@@ -170,19 +162,14 @@ def submit(
     stored = queries.own_statement(session, institution_id, statement_id)
     assert stored is not None
     answer = _out({**stored, "findings": findings})
-    session.execute(
-        text(
-            "INSERT INTO escrow_idempotency (institution_id, key, request_sha256, statement_id, status_code,"
-            " response, created_at) VALUES (:i, :k, :h, :s, 201, CAST(:r AS jsonb), :at)"
-        ),
-        {
-            "i": institution_id,
-            "k": idempotency_key,
-            "h": parsed.request_sha256,
-            "s": statement_id,
-            "r": orjson.dumps(answer).decode(),
-            "at": now,
-        },
+    queries.store_answer(
+        session,
+        institution_id,
+        idempotency_key,
+        request_sha256=parsed.request_sha256,
+        statement_id=statement_id,
+        answer=orjson.dumps(answer).decode(),
+        at=now,
     )
     try:
         session.flush()
@@ -202,19 +189,8 @@ def _insert_statement(
     reconciliation: dict[str, Any],
     requirement: dict[str, Any],
 ) -> None:
-    session.execute(
-        text(
-            """
-INSERT INTO escrow_statement (id, institution_id, period, mode, opening_balance_fen, receipts_fen,
-  released_fen, refunds_fen, closing_balance_fen, bank_reported_balance_fen, reserve_balance_fen,
-  unearned_liability_fen, amends_id, line_count, source, body_sha256, submitted_at, accepted_on, submitted_by,
-  reconciliation, requirement)
-VALUES (:id, :institution_id, :period, :mode, :opening_balance_fen, :receipts_fen, :released_fen,
-  :refunds_fen, :closing_balance_fen, :bank_reported_balance_fen, :reserve_balance_fen,
-  :unearned_liability_fen, :amends_id, :line_count, :source, :body_sha256, :submitted_at, :accepted_on,
-  :submitted_by, CAST(:reconciliation AS jsonb), CAST(:requirement AS jsonb))
-"""
-        ),
+    queries.insert_statement(
+        session,
         {
             **row,
             "institution_id": institution_id,
@@ -228,31 +204,6 @@ VALUES (:id, :institution_id, :period, :mode, :opening_balance_fen, :receipts_fe
             "requirement": orjson.dumps(requirement).decode(),
         },
     )
-
-
-def _copy_lines(session: Session, statement_id: int, parsed: ParsedStatement) -> None:
-    """The lines by COPY, in the text format. Refs and package codes were checked to hold no tab, newline
-    or backslash, so no value needs escaping."""
-    if not parsed.lines:
-        return
-    raw = raw_connection(session)
-    prefix = f"{statement_id}\t"
-    null = "\\N"
-    buf = "".join(
-        [
-            f"{prefix}{seq}\t{d}\t{t}\t{a}\t{r}\t{p if p is not None else null}\t"
-            f"{ls if ls is not None else null}\t{m if m is not None else null}\n"
-            for seq, (d, t, a, r, p, ls, m) in enumerate(parsed.lines, 1)
-        ]
-    ).encode()
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            "COPY escrow_statement_line"
-            " (statement_id, seq, date, type, amount_fen, ref, package_code, lessons, months) FROM STDIN"
-        ) as cp,
-    ):
-        cp.write(buf)
 
 
 def view(session: Session, institution_id: int, statement_id: int) -> dict[str, Any]:
