@@ -8,8 +8,9 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from supervision.accounts import queries
 from supervision.accounts.models import StaffSession, StaffUser
 from supervision.core import audit
 from supervision.core.errors import Conflict, Invalid, Problem, Unauthorized
@@ -41,7 +42,7 @@ def create_user(
         problems.append(Problem("username", "ASCII letters, digits and punctuation, no spaces"))
     if problems:
         raise Invalid("cannot create the user", problems)
-    if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
+    if queries.user_by_name(session, username):
         raise Conflict(f"user {username} exists", "already_exists")
     user = StaffUser(
         username=username,
@@ -70,7 +71,7 @@ def login(
     session: Session, *, username: str, password: str, now: dt.datetime, hours: int
 ) -> tuple[str, StaffUser]:
     """Check the password and open a session; returns the token (shown once) and the user."""
-    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+    user = queries.user_by_name(session, username)
     try:
         if user is None or not user.active:
             raise VerifyMismatchError
@@ -92,11 +93,7 @@ def login(
 
 
 def user_for_token(session: Session, token: str, now: dt.datetime) -> StaffUser:
-    row = session.exec(
-        select(StaffUser, StaffSession)
-        .join(StaffSession, StaffSession.user_id == StaffUser.id)  # type: ignore[arg-type]
-        .where(StaffSession.token_sha256 == token_sha256(token))
-    ).first()
+    row = queries.user_and_session(session, token_sha256(token))
     if row is None:
         raise Unauthorized("unknown or expired session")
     user, sess = row
@@ -106,7 +103,7 @@ def user_for_token(session: Session, token: str, now: dt.datetime) -> StaffUser:
 
 
 def logout(session: Session, token: str, now: dt.datetime) -> None:
-    sess = session.exec(select(StaffSession).where(StaffSession.token_sha256 == token_sha256(token))).first()
+    sess = queries.session_by_token(session, token_sha256(token))
     if sess and sess.revoked_at is None:
         sess.revoked_at = now
         session.add(sess)

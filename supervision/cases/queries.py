@@ -59,3 +59,7 @@ def complaint(session: Session, reference: str) -> dict[str, Any] | None:
         {"r": reference},
     ).first()
     return dict(row._mapping) if row else None
+
+
+def next_decision_id(session: Session) -> int:
+    return int(session.execute(text("SELECT nextval('decision_id_seq')")).scalar_one())

@@ -13,7 +13,6 @@ import secrets
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlmodel import Session
 
 from rules.uscc import is_well_formed
@@ -134,7 +133,7 @@ def record_decision(
             f"a decision with reference {data.reference} is already recorded", "duplicate_reference"
         )
 
-    new_id = session.execute(text("SELECT nextval('decision_id_seq')")).scalar_one()
+    new_id = queries.next_decision_id(session)
     reference = data.reference or f"穗天教监〔{decided_on.year}〕{new_id}号"
     session.add(
         Decision(

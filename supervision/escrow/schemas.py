@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from supervision.core.pagination import Page
+from supervision.escrow.keys import DEFAULT_DAYS, MAX_DAYS
+
 Mode = Literal["bank_custody", "risk_reserve"]
 Fen = Annotated[int, Field(ge=0, le=10**15)]
 Period = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
@@ -150,3 +153,15 @@ class AccountBalance(BaseModel):
     name_zh: str
     balance_fen: int
     recomputed_fen: int
+
+
+class LedgerOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    balances: list[dict[str, Any]]
+    transactions: Page[dict[str, Any]]
+
+
+class IssueKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int = Field(DEFAULT_DAYS, ge=1, le=MAX_DAYS)
+    label: str = Field("", max_length=100)

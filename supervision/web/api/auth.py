@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from supervision.accounts import service as accounts
+from supervision.accounts.schemas import Login, LoginAnswer
 from supervision.web.deps import SESSION_COOKIE, ClockDep, DbSession, Staff, staff_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["staff"])
-
-
-class Login(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str
-    password: str
-
-
-class LoginAnswer(BaseModel):
-    token: str
-    username: str
-    role: str
-    expires_in_hours: int
 
 
 @router.post("/login", response_model=LoginAnswer, responses={401: {"description": "wrong credentials"}})

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -21,7 +20,15 @@ from supervision.core.errors import Invalid, Problem, TooLarge, Unauthorized
 from supervision.core.pagination import Page, PageParams
 from supervision.escrow import keys, service, validation
 from supervision.escrow.keys import KeyHolder
-from supervision.escrow.schemas import KeyIssued, KeyOut, LineOut, StatementOut, StatementSummary
+from supervision.escrow.schemas import (
+    IssueKey,
+    KeyIssued,
+    KeyOut,
+    LedgerOut,
+    LineOut,
+    StatementOut,
+    StatementSummary,
+)
 from supervision.web.deps import ClockDep, DbSession, Staff, actor
 
 router = APIRouter(prefix="/api/v1/escrow", tags=["institutions: escrow"])
@@ -289,12 +296,6 @@ def get_requirement(holder: Holder, session: DbSession, clock: ClockDep, request
     )
 
 
-class LedgerOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    balances: list[dict[str, Any]]
-    transactions: Page[dict[str, Any]]
-
-
 @router.get("/ledger", response_model=LedgerOut, responses=KEY_ERRORS)
 def get_ledger(holder: Holder, session: DbSession, paging: PageParams = Depends()) -> LedgerOut:
     """Your ledger accounts (stored and recomputed balances) and transactions, newest first."""
@@ -343,12 +344,6 @@ def staff_statement(uscc: str, statement_id: int, user: Staff, session: DbSessio
 def staff_ledger(uscc: str, user: Staff, session: DbSession, paging: PageParams = Depends()) -> LedgerOut:
     inst = service.institution_for_staff(session, uscc)
     return _ledger(session, inst["id"], paging)
-
-
-class IssueKey(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    days: int = Field(keys.DEFAULT_DAYS, ge=1, le=keys.MAX_DAYS)
-    label: str = Field("", max_length=100)
 
 
 @staff_router.get("/institutions/{uscc}/keys", response_model=list[KeyOut], responses=STAFF_ERRORS)

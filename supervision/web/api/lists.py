@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from supervision.core.errors import Conflict
 from supervision.core.pagination import Page, PageParams
 from supervision.lists import service as lists
+from supervision.lists.schemas import Change, EditionSummary, Kind, PublishAnswer, PublishRequest
 from supervision.web.deps import ClockDep, DbSession, Staff, actor
 
 router = APIRouter(prefix="/api/v1/lists", tags=["public: lists"])
 staff_router = APIRouter(prefix="/api/v1/lists", tags=["staff: lists"])
 
-Kind = Literal["white", "warning", "black"]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such edition (or none published yet)"}}
 EDITION_DOC: dict[int | str, dict[str, Any]] = {
     200: {
@@ -24,29 +23,6 @@ EDITION_DOC: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {}},
     }
 }
-
-
-class EditionSummary(BaseModel):
-    kind: Kind
-    seq: int
-    as_of: dt.date
-    published_at: dt.datetime
-    jurisdiction: str
-    prev_sha256: str | None
-    sha256: str
-    entry_count: int
-    entered_count: int
-    left_count: int
-    changed_count: int
-
-
-class Change(BaseModel):
-    uscc: str
-    change: Literal["entered", "left", "changed"]
-    name: str
-    reason: str | None
-    previous_reason: str | None
-    why: list[str]
 
 
 def _doc(session: DbSession, ed: dict[str, Any]) -> Response:
@@ -84,25 +60,6 @@ def changes(kind: Kind, seq: int, session: DbSession, paging: PageParams = Depen
         page=paging.page,
         page_size=paging.page_size,
     )
-
-
-class PublishRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    as_of: dt.date | None = None
-    """The list date; default today (Asia/Shanghai)."""
-
-
-class PublishAnswer(BaseModel):
-    kind: Kind
-    as_of: dt.date
-    status: Literal["published", "already_published"]
-    seq: int | None
-    sha256: str | None
-    prev_sha256: str | None
-    entries: int
-    entered: int
-    left: int
-    changed: int
 
 
 @staff_router.post(
