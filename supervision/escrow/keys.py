@@ -20,12 +20,12 @@ from supervision.core import audit
 from supervision.core.errors import Invalid, NotFound, Problem, Unauthorized
 from supervision.escrow import queries
 from supervision.escrow.models import InstitutionKey, PortalSession
+from supervision.escrow.schemas import DEFAULT_DAYS as DEFAULT_DAYS
+from supervision.escrow.schemas import MAX_DAYS as MAX_DAYS
 
 PREFIX = "sk_"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _ID_LEN = 10
-DEFAULT_DAYS = 365
-MAX_DAYS = 3 * 365
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from supervision.core.pagination import Page
-from supervision.escrow.keys import DEFAULT_DAYS, MAX_DAYS
+
+DEFAULT_DAYS = 365
+"""Validity of a new institution API key, in days, unless asked otherwise."""
+MAX_DAYS = 3 * 365
 
 Mode = Literal["bank_custody", "risk_reserve"]
 Fen = Annotated[int, Field(ge=0, le=10**15)]
