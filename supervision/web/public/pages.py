@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from supervision.core.pagination import PageParams
 from supervision.lists import catalogue
 from supervision.lists import public as public_lists
+from supervision.web.deps import SettingsDep
 from supervision.web.public.common import page
 
 router = APIRouter(include_in_schema=False)
@@ -20,6 +21,7 @@ PAGE_SIZE = 20
 @router.get("/", response_class=HTMLResponse)
 async def index(
     request: Request,
+    settings: SettingsDep,
     q: str | None = Query(None, max_length=100),
     grid: str | None = Query(None, max_length=50),
     category: Literal["subject", "non_subject", ""] | None = None,
@@ -39,7 +41,6 @@ async def index(
             list_kind=list_kind or None,
             paging=PageParams(page=page_no, page_size=PAGE_SIZE),
         )
-    settings = request.app.state.settings
     return page(
         request,
         "public/index.html",
@@ -61,9 +62,8 @@ async def index(
 
 
 @router.get("/institutions/{uscc}", response_class=HTMLResponse)
-async def institution(uscc: str, request: Request) -> HTMLResponse:
+async def institution(uscc: str, request: Request, settings: SettingsDep) -> HTMLResponse:
     """The most requested page: one statement awaited on the event loop (see ``lists.readpool``)."""
-    settings = request.app.state.settings
     today = request.app.state.clock.today()
     doc = await public_lists.institution(
         request.app.state.engine, uscc.upper(), today=today, jurisdiction=settings.jurisdiction

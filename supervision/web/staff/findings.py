@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from supervision.compliance import service as compliance
-from supervision.web.deps import ClockDep, DbSession, staff_or_none, to_login
+from supervision.web.deps import ClockDep, ConsoleStaff, DbSession
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -21,6 +21,7 @@ PAGE = 50
 @router.get("/findings", response_class=HTMLResponse)
 def findings(
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
     rule: str | None = Query(None, max_length=64),
@@ -30,9 +31,6 @@ def findings(
     uscc: str | None = Query(None, max_length=18),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     filters = {
         "rule": rule or None,
         "severity": severity or None,
@@ -62,10 +60,9 @@ def findings(
 
 
 @router.get("/findings/{finding_id}", response_class=HTMLResponse)
-def finding(finding_id: int, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
+def finding(
+    finding_id: int, request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep
+) -> Response:
     row = compliance.get_finding(session, finding_id)
     return render(
         request,
@@ -83,14 +80,12 @@ def finding(finding_id: int, request: Request, session: DbSession, clock: ClockD
 @router.get("/rule-runs", response_class=HTMLResponse)
 def runs(
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
     scope: Literal["full", "institution", ""] | None = None,
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     total, items = compliance.search_runs(session, scope=scope or None, limit=PAGE, offset=(page - 1) * PAGE)
     return render(
         request,
@@ -108,10 +103,7 @@ def runs(
 
 
 @router.get("/rule-runs/{run_id}", response_class=HTMLResponse)
-def run(run_id: int, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
+def run(run_id: int, request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep) -> Response:
     row = compliance.get_run(session, run_id)
     return render(
         request,
