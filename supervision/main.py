@@ -7,20 +7,22 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Scope
 
 from supervision.core.clock import Clock
 from supervision.core.clock import from_settings as clock_from_settings
-from supervision.core.errors import DomainError, Invalid, problems_from_pydantic
-from supervision.core.limits import BodySizeLimit
+from supervision.core.errors import DomainError, Invalid, TooLarge, problems_from_pydantic
+from supervision.core.limits import BodyLimit, BodySizeLimit
 from supervision.core.logging import configure as configure_logging
 from supervision.settings import ROOT, Settings, get_settings
 from supervision.web import templating
 from supervision.web.api import auth, decisions, escrow, findings, lists, ops, public, registry, rules
+from supervision.web.deps import LoginRequired
 from supervision.web.middleware import RequestContext
 from supervision.web.portal import pages as portal_pages
 from supervision.web.public import complaints as public_complaints
@@ -32,6 +34,23 @@ from supervision.web.staff import findings as staff_findings
 from supervision.web.staff import pages as staff_pages
 
 log = logging.getLogger("supervision.http")
+
+STATEMENT_TOO_LARGE = "a statement may be at most {limit} bytes ({mb} MB)"
+
+
+def body_limits(settings: Settings) -> tuple[BodyLimit, list[BodyLimit]]:
+    """The request-size limits: the statements' (JSON, CSV and the portal's upload) and the self-check's, and
+    everything else's. Read at each request, so a change of ``settings`` applies at once."""
+    default = BodyLimit("/", lambda: settings.max_upload_bytes)
+    return default, [
+        BodyLimit("/api/v1/escrow/statements", lambda: settings.max_statement_bytes, STATEMENT_TOO_LARGE),
+        BodyLimit("/portal/statements", lambda: settings.max_statement_bytes, STATEMENT_TOO_LARGE),
+        BodyLimit(
+            "/api/v1/rules/evaluate",
+            lambda: rules.EVALUATE_MAX_BYTES,
+            "a self-check is at most {limit} bytes",
+        ),
+    ]
 
 
 def create_app(
@@ -77,17 +96,30 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "supervision" / "web" / "static"), name="static")
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-
-    app.add_middleware(RequestContext)
-
     def wants_html(request: Request) -> bool:
         return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
     def error_response(request: Request, err: DomainError) -> Response:
         if wants_html(request):
-            return templating.render(request, "errors/error.html", {"error": err}, status_code=err.status)
-        return JSONResponse(err.as_dict(), status_code=err.status)
+            response: Response = templating.render(
+                request, "errors/error.html", {"error": err}, status_code=err.status
+            )
+        else:
+            response = JSONResponse(err.as_dict(), status_code=err.status)
+        response.headers.update(err.headers())
+        return response
+
+    def too_large(scope: Scope, err: TooLarge) -> ASGIApp:
+        return error_response(Request(scope), err)
+
+    default_limit, limits = body_limits(settings)
+    app.add_middleware(BodySizeLimit, default=default_limit, limits=limits, answer=too_large)
+
+    app.add_middleware(RequestContext)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(exc.to, status_code=303)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, err: DomainError) -> Response:

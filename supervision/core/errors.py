@@ -31,6 +31,10 @@ class DomainError(Exception):
         lines += [f"  {p.loc}: {p.msg}" for p in self.problems]
         return "\n".join(lines)
 
+    def headers(self) -> dict[str, str]:
+        """Response headers the answer carries (none but for a few errors)."""
+        return {}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "error": self.code,
@@ -67,6 +71,17 @@ class Forbidden(DomainError):
 class TooLarge(DomainError):
     def __init__(self, detail: str) -> None:
         super().__init__("too_large", detail, 413)
+
+
+class RateLimited(DomainError):
+    """Too many requests from one client in a window (限流): 429, with ``Retry-After`` in seconds."""
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__("rate_limited", detail, 429)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
 
 
 def problems_from_pydantic(

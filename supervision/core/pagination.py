@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -28,3 +29,8 @@ class Page(BaseModel, Generic[T]):
     more: bool = Field(
         False, description="more items match than `total` counts (a count that stops, as the public search's)"
     )
+
+    @classmethod
+    def of(cls, items: Sequence[T], total: int, paging: PageParams, *, more: bool = False) -> Page[T]:
+        """The page of ``items`` (``total`` in all) asked for by ``paging``."""
+        return cls(items=list(items), total=total, page=paging.page, page_size=paging.page_size, more=more)

@@ -296,3 +296,39 @@ def balance_series(session: Session, institution_id: int) -> list[dict[str, Any]
 
 def overview(session: Session, *, q: str | None, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
     return queries.overview(session, q=q, limit=limit, offset=offset)
+
+
+# ------------------------------------------------------------------------------------ accepting a statement
+
+
+def accept_statement(
+    session: Session,
+    *,
+    holder: KeyHolder,
+    idempotency_key: str | None,
+    data: bytes,
+    csv_form: dict[str, str] | None = None,
+    filename: str = "statement.csv",
+    now: dt.datetime,
+    as_of: dt.date,
+    jurisdiction: str,
+) -> Submission:
+    """Accept a statement as sent (报表受理): the Idempotency-Key checked, the body parsed (JSON, or CSV when
+    ``csv_form`` carries the summary fields of the upload, empty for a bare CSV body), then submitted. The one
+    way in for the JSON API, the CSV API and the portal's upload."""
+    from supervision.escrow import validation
+
+    key = check_idempotency_key(idempotency_key)
+    if csv_form is None:
+        parsed = validation.parse_json(data, as_of)
+    else:
+        parsed = validation.parse_csv(data, csv_form, as_of, filename)
+    return submit(
+        session,
+        holder=holder,
+        parsed=parsed,
+        idempotency_key=key,
+        now=now,
+        as_of=as_of,
+        jurisdiction=jurisdiction,
+    )

@@ -1,4 +1,4 @@
-"""CSRF protection for public forms: a double-submit token.
+"""CSRF protection for every cookie-authenticated form (public, console and portal): a double-submit token.
 
 The form page sets a random token in an HttpOnly, SameSite=Strict cookie and in a hidden field; a POST is
 accepted only when both are present and equal (compared in constant time) and, when the browser sends an
@@ -25,8 +25,11 @@ def token(request: Request) -> str:
     return secrets.token_urlsafe(32)
 
 
-def attach(response: Response, value: str, secure: bool = False) -> None:
-    response.set_cookie(COOKIE, value, max_age=MAX_AGE, httponly=True, samesite="strict", secure=secure)
+def attach(request: Request, response: Response, value: str) -> None:
+    """Set (or renew) the token's cookie on the page that carries the form; Secure over HTTPS."""
+    response.set_cookie(
+        COOKIE, value, max_age=MAX_AGE, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
 
 
 def valid(request: Request, submitted: str | None) -> bool:

@@ -1,20 +1,24 @@
-"""Request-scoped dependencies: one request, one transaction; the clock; the signed-in officer."""
+"""Request-scoped dependencies: one request, one transaction; the clock and the settings; the signed-in
+officer or institution; the rate limit of a client address."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from supervision.accounts import service as accounts
 from supervision.accounts.models import StaffUser
+from supervision.core import ratelimit
 from supervision.core.clock import Clock
-from supervision.core.errors import Unauthorized
-
-SESSION_COOKIE = "sv_staff"
+from supervision.core.errors import RateLimited, Unauthorized
+from supervision.escrow import keys
+from supervision.escrow.keys import KeyHolder
+from supervision.settings import Settings
+from supervision.web.sessions import PORTAL, STAFF
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -33,15 +37,25 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+async def get_settings(request: Request) -> Settings:
+    """The application's settings (a coroutine: answered on the event loop, no thread for it)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+# -------------------------------------------------------------------------------------------- staff
 
 
 def staff_token(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return STAFF.token(request)
 
 
 def current_staff(request: Request, session: DbSession, clock: ClockDep) -> StaffUser:
@@ -56,17 +70,77 @@ def current_staff(request: Request, session: DbSession, clock: ClockDep) -> Staf
 Staff = Annotated[StaffUser, Depends(current_staff)]
 
 
-def staff_or_none(request: Request, session: Session, clock: Clock) -> StaffUser | None:
-    """The signed-in officer of a console page, or None (the page then sends them to sign in)."""
+class LoginRequired(Exception):
+    """A page for signed-in people was asked for without a valid session: the answer sends them to sign in
+    (``to``), one handler in ``supervision.main``."""
+
+    def __init__(self, to: str) -> None:
+        super().__init__(to)
+        self.to = to
+
+
+def console_staff(request: Request, session: DbSession, clock: ClockDep) -> StaffUser:
+    """The signed-in officer of a console page; without one, the page sends them to sign in."""
     try:
         return current_staff(request, session, clock)
     except Unauthorized:
-        return None
+        raise LoginRequired("/staff/login") from None
 
 
-def to_login() -> RedirectResponse:
-    return RedirectResponse("/staff/login", status_code=303)
+ConsoleStaff = Annotated[StaffUser, Depends(console_staff)]
 
 
 def actor(user: StaffUser) -> str:
     return f"staff:{user.username}"
+
+
+# ------------------------------------------------------------------------------------------- portal
+
+
+def portal_holder_or_none(request: Request, session: DbSession, clock: ClockDep) -> KeyHolder | None:
+    """The institution signed in to the portal, or None."""
+    token = PORTAL.token(request)
+    if not token:
+        return None
+    try:
+        return keys.holder_for_session(session, token, clock.now())[0]
+    except Unauthorized:
+        return None
+
+
+def portal_holder(holder: Annotated[KeyHolder | None, Depends(portal_holder_or_none)]) -> KeyHolder:
+    """The institution of a portal page; without a session, the page sends the visitor to sign in."""
+    if holder is None:
+        raise LoginRequired("/portal")
+    return holder
+
+
+PortalVisitor = Annotated[KeyHolder | None, Depends(portal_holder_or_none)]
+PortalHolder = Annotated[KeyHolder, Depends(portal_holder)]
+
+
+# --------------------------------------------------------------------------------------- rate limit
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A dependency counting one hit of the client address in ``<name>:<address>`` (限流), taken before the
+    body is read. ``limits`` gives (hits, window in seconds) from the settings. With ``refuse`` the dependency
+    raises :class:`RateLimited` (``refuse`` formats its detail); without it the route gets the verdict and
+    answers itself (a form shown again, filled in)."""
+
+    name: str
+    limits: Callable[[Settings], tuple[int, int]]
+    refuse: Callable[[ratelimit.Verdict, int], str] | None = None
+
+    def __call__(
+        self, request: Request, session: DbSession, clock: ClockDep, settings: SettingsDep
+    ) -> ratelimit.Verdict:
+        limit, window = self.limits(settings)
+        client = request.client.host if request.client else "unknown"
+        verdict = ratelimit.hit(
+            session, f"{self.name}:{client}", now=clock.now(), limit=limit, window_seconds=window
+        )
+        if not verdict.allowed and self.refuse is not None:
+            raise RateLimited(self.refuse(verdict, window), verdict.retry_after_seconds)
+        return verdict

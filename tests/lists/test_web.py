@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from rules import all_rules
+from supervision.core import rulebook
 from tests.conftest import LiveServer, example_document
 from tests.lists.conftest import next_as_of, recompute
 
@@ -151,13 +152,17 @@ def test_csv_download_has_bom_rows_and_hash_header(staff: httpx.Client, engine: 
     assert rows[1][1] == doc["entries"][0]["name"]
 
 
-def test_atom_feed_has_one_entry_per_edition(staff: httpx.Client, engine: Engine) -> None:
+def test_atom_feed_has_one_entry_per_edition(staff: httpx.Client, engine: Engine, live: LiveServer) -> None:
     register(staff)
     publish_all(staff, engine)
     r = staff.get("/lists/feed.atom")
     assert r.headers["content-type"].startswith("application/atom+xml")
     ns = {"a": "http://www.w3.org/2005/Atom"}
     feed = ET.fromstring(r.content)
+    # The title names the configured jurisdiction (jurisdictions.yaml), not a district written in the code.
+    name = rulebook.engine(live.app.state.settings.jurisdiction).jurisdiction.name_zh
+    assert (feed.findtext("a:title", namespaces=ns) or "").startswith(name)
+    assert name in (feed.findtext("a:author/a:name", namespaces=ns) or "")
     entries = feed.findall("a:entry", ns)
     with engine.connect() as conn:
         n = conn.execute(text("SELECT count(*) FROM list_edition WHERE status = 'published'")).scalar_one()

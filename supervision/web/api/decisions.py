@@ -45,7 +45,7 @@ def search(
     total, rows = cases.search_decisions(
         session, uscc=uscc, kind=kind, limit=paging.page_size, offset=paging.offset
     )
-    return Page(items=rows, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(rows, total, paging)
 
 
 @router.get("/{decision_id}", response_model=DecisionOut, responses=ERRORS)

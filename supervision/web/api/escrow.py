@@ -1,24 +1,21 @@
 """Escrow JSON API: institutions submit and read their own statements with a key; staff read any ledger.
 
 The institution always comes from the key (``Authorization: Bearer sk_…`` or ``X-API-Key``), never from the
-URL or the body. Bodies are read under ``SUPERVISION_MAX_STATEMENT_BYTES`` while they arrive: a larger one is
-refused with 413 without being read to the end, whatever its Content-Length says.
+URL or the body. Statement bodies are read under ``SUPERVISION_MAX_STATEMENT_BYTES`` while they arrive (the
+application's size limit for these paths): a larger one is refused with 413 without being read to the end,
+whatever its Content-Length says.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
-from supervision.core.errors import Invalid, Problem, TooLarge, Unauthorized
+from supervision.core.errors import Unauthorized
 from supervision.core.pagination import Page, PageParams
-from supervision.escrow import keys, service, validation
+from supervision.escrow import keys, service
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.schemas import (
     IssueKey,
@@ -29,7 +26,8 @@ from supervision.escrow.schemas import (
     StatementOut,
     StatementSummary,
 )
-from supervision.web.deps import ClockDep, DbSession, Staff, actor
+from supervision.web.deps import ClockDep, DbSession, SettingsDep, Staff, actor
+from supervision.web.uploads import CsvUpload, read_body, read_csv_upload
 
 router = APIRouter(prefix="/api/v1/escrow", tags=["institutions: escrow"])
 staff_router = APIRouter(prefix="/api/v1/escrow", tags=["staff: escrow"])
@@ -73,71 +71,6 @@ def institution_holder(request: Request, session: DbSession, clock: ClockDep) ->
 
 
 Holder = Annotated[KeyHolder, Depends(institution_holder)]
-
-
-def _limit(request: Request) -> int:
-    limit: int = request.app.state.settings.max_statement_bytes
-    return limit
-
-
-def _too_large(limit: int) -> TooLarge:
-    return TooLarge(f"a statement may be at most {limit} bytes ({limit // (1024 * 1024)} MB)")
-
-
-async def limited_stream(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
-    """The request body as it arrives, refused as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    seen = 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > limit:
-            raise _too_large(limit)
-        yield chunk
-
-
-async def read_limited(request: Request) -> bytes:
-    limit = _limit(request)
-    return b"".join([chunk async for chunk in limited_stream(request, limit)])
-
-
-@dataclass(frozen=True)
-class CsvUpload:
-    data: bytes
-    form: dict[str, str]
-    filename: str
-
-
-async def read_csv_upload(request: Request) -> CsvUpload:
-    """A CSV statement: ``multipart/form-data`` with a ``file`` part and summary fields, or a bare CSV body
-    (``text/csv``) carrying its summary in a leading comment block."""
-    limit = _limit(request)
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        return CsvUpload(await read_limited(request), {}, "statement.csv")
-    parser = MultiPartParser(
-        request.headers, limited_stream(request, limit), max_files=1, max_fields=40, max_part_size=64 * 1024
-    )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise Invalid("the upload cannot be read", [Problem("$", exc.message)]) from None
-    upload = form.get("file")
-    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    try:
-        if not isinstance(upload, UploadFile):
-            raise Invalid(
-                "no CSV file in the upload", [Problem("file", "required: the statement lines as CSV")]
-            )
-        data = await upload.read()
-        return CsvUpload(data, fields, upload.filename or "statement.csv")
-    finally:
-        await form.close()
-
-
-async def read_json_body(request: Request) -> bytes:
-    return await read_limited(request)
 
 
 def _answer(result: service.Submission) -> JSONResponse:
@@ -195,25 +128,23 @@ _CSV_BODY = {
 )
 def submit_json(
     holder: Holder,
-    body: Annotated[bytes, Depends(read_json_body)],
+    body: Annotated[bytes, Depends(read_body)],
     session: DbSession,
     clock: ClockDep,
-    request: Request,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     """Submit a statement as JSON (formats.md). The same ``Idempotency-Key`` and body returns the first
     answer; the same key with another body is refused (409) and changes nothing."""
-    key = service.check_idempotency_key(idempotency_key)
-    parsed = validation.parse_json(body, clock.today())
     return _answer(
-        service.submit(
+        service.accept_statement(
             session,
             holder=holder,
-            parsed=parsed,
-            idempotency_key=key,
+            idempotency_key=idempotency_key,
+            data=body,
             now=clock.now(),
             as_of=clock.today(),
-            jurisdiction=request.app.state.settings.jurisdiction,
+            jurisdiction=settings.jurisdiction,
         )
     )
 
@@ -230,23 +161,23 @@ def submit_csv(
     upload: Annotated[CsvUpload, Depends(read_csv_upload)],
     session: DbSession,
     clock: ClockDep,
-    request: Request,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     """Submit a statement as CSV: the lines under the header ``date,type,amount_fen,ref,package_code,lessons,
     months``; the summary as form fields or a leading ``# field: value`` block. UTF-8 (with or without BOM) or
     GB18030. Problems name the file, line and column."""
-    key = service.check_idempotency_key(idempotency_key)
-    parsed = validation.parse_csv(upload.data, upload.form, clock.today(), upload.filename)
     return _answer(
-        service.submit(
+        service.accept_statement(
             session,
             holder=holder,
-            parsed=parsed,
-            idempotency_key=key,
+            idempotency_key=idempotency_key,
+            data=upload.data,
+            csv_form=upload.form,
+            filename=upload.filename,
             now=clock.now(),
             as_of=clock.today(),
-            jurisdiction=request.app.state.settings.jurisdiction,
+            jurisdiction=settings.jurisdiction,
         )
     )
 
@@ -262,7 +193,7 @@ def list_statements(
     total, items = service.list_statements(
         session, holder.institution_id, limit=paging.page_size, offset=paging.offset, period=period
     )
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(items, total, paging)
 
 
 @router.get("/statements/{statement_id}", response_model=StatementOut, responses=KEY_ERRORS)
@@ -281,18 +212,20 @@ def get_lines(
     total, rows = service.statement_lines(
         session, holder.institution_id, statement_id, limit=paging.page_size, offset=paging.offset, type_=type
     )
-    return Page(items=rows, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(rows, total, paging)
 
 
 @router.get("/requirement", responses=KEY_ERRORS)
-def get_requirement(holder: Holder, session: DbSession, clock: ClockDep, request: Request) -> dict[str, Any]:
+def get_requirement(
+    holder: Holder, session: DbSession, clock: ClockDep, settings: SettingsDep
+) -> dict[str, Any]:
     """What you must hold in supervision now and how it is computed (parameters with their effective dates and
     citations), and which statement is due next."""
     return service.requirement_now(
         session,
         holder.institution_id,
         as_of=clock.today(),
-        jurisdiction=request.app.state.settings.jurisdiction,
+        jurisdiction=settings.jurisdiction,
     )
 
 
@@ -312,9 +245,7 @@ def _ledger(session: DbSession, institution_id: int, paging: PageParams) -> Ledg
     page = service.ledger_page(session, institution_id, limit=paging.page_size, offset=paging.offset)
     return LedgerOut(
         balances=page["balances"],
-        transactions=Page(
-            items=page["transactions"], total=page["total"], page=paging.page, page_size=paging.page_size
-        ),
+        transactions=Page.of(page["transactions"], page["total"], paging),
     )
 
 
@@ -329,7 +260,7 @@ def staff_statements(
 ) -> Page[dict[str, Any]]:
     inst = service.institution_for_staff(session, uscc)
     total, items = service.list_statements(session, inst["id"], limit=paging.page_size, offset=paging.offset)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(items, total, paging)
 
 
 @staff_router.get(

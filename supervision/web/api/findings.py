@@ -42,7 +42,7 @@ def findings(
         limit=paging.page_size,
         offset=paging.offset,
     )
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(items, total, paging)
 
 
 @router.get("/api/v1/findings/{finding_id}", response_model=FindingDetail, responses=ERRORS)
@@ -60,7 +60,7 @@ def runs(
 ) -> Page[dict[str, Any]]:
     """Rule runs, newest first: full runs and the re-evaluations of single institutions."""
     total, items = compliance.search_runs(session, scope=scope, limit=paging.page_size, offset=paging.offset)
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(items, total, paging)
 
 
 @router.get("/api/v1/rule-runs/{run_id}", response_model=RuleRunOut, responses=ERRORS)

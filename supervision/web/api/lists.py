@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from supervision.core.errors import Conflict
 from supervision.core.pagination import Page, PageParams
 from supervision.lists import service as lists
 from supervision.lists.schemas import Change, EditionSummary, Kind, PublishAnswer, PublishRequest
-from supervision.web.deps import ClockDep, DbSession, Staff, actor
+from supervision.web.deps import ClockDep, DbSession, SettingsDep, Staff, actor
 
 router = APIRouter(prefix="/api/v1/lists", tags=["public: lists"])
 staff_router = APIRouter(prefix="/api/v1/lists", tags=["staff: lists"])
@@ -42,7 +42,7 @@ def latest(kind: Kind, session: DbSession) -> Response:
 def editions(kind: Kind, session: DbSession, paging: PageParams = Depends()) -> Page[EditionSummary]:
     total, rows = lists.editions(session, kind, limit=paging.page_size, offset=paging.offset)
     items = [EditionSummary.model_validate(r) for r in rows]
-    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(items, total, paging)
 
 
 @router.get("/{kind}/editions/{seq}", responses={**EDITION_DOC, **NOT_FOUND})
@@ -54,12 +54,7 @@ def edition(kind: Kind, seq: int, session: DbSession) -> Response:
 def changes(kind: Kind, seq: int, session: DbSession, paging: PageParams = Depends()) -> Page[Change]:
     ed = lists.edition(session, kind, seq)
     total, rows = lists.changes(session, ed["id"], limit=paging.page_size, offset=paging.offset)
-    return Page(
-        items=[Change.model_validate(r) for r in rows],
-        total=total,
-        page=paging.page,
-        page_size=paging.page_size,
-    )
+    return Page.of([Change.model_validate(r) for r in rows], total, paging)
 
 
 @staff_router.post(
@@ -77,7 +72,7 @@ def publish(
     user: Staff,
     session: DbSession,
     clock: ClockDep,
-    request: Request,
+    settings: SettingsDep,
     response: Response,
     body: PublishRequest | None = Body(None),
 ) -> PublishAnswer:
@@ -88,7 +83,7 @@ def publish(
         as_of=as_of,
         now=clock.now(),
         actor=actor(user),
-        jurisdiction=request.app.state.settings.jurisdiction,
+        jurisdiction=settings.jurisdiction,
         kinds=[kind],
     )
     if out.status == "superseded":

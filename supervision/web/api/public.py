@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from supervision.core.pagination import Page, PageParams
 from supervision.lists import search as public_lists
+from supervision.web.deps import SettingsDep
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
@@ -27,18 +28,16 @@ async def search(
     found = await public_lists.search(
         request.app.state.engine, q=q, grid=grid, category=category, list_kind=list_kind, paging=paging
     )
-    return Page(
-        items=found.items, total=found.total, more=found.more, page=paging.page, page_size=paging.page_size
-    )
+    return Page.of(found.items, found.total, paging, more=found.more)
 
 
 @router.get("/institutions/{uscc}", responses={404: {"description": "no such institution"}})
-async def institution(uscc: str, request: Request) -> dict[str, Any]:
+async def institution(uscc: str, request: Request, settings: SettingsDep) -> dict[str, Any]:
     """The public record, its current list status with the grounds (rule IDs, titles, legal basis and the
     decision), its public decisions and its list history."""
     return await public_lists.institution_json(
         request.app.state.engine,
         uscc.upper(),
         today=request.app.state.clock.today(),
-        jurisdiction=request.app.state.settings.jurisdiction,
+        jurisdiction=settings.jurisdiction,
     )

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from supervision.compliance import service as compliance
+from supervision.compliance import registry_changes
 from supervision.core.pagination import Page, PageParams
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, DbSession, Staff, actor
@@ -46,13 +46,14 @@ def search(
     )
     for r in rows:
         r.pop("id", None)
-    return Page(items=rows, total=total, page=paging.page, page_size=paging.page_size)
+    return Page.of(rows, total, paging)
 
 
 @router.post("", status_code=201, responses=ERRORS)
 def create(user: Staff, session: DbSession, clock: ClockDep, doc: Any = DocBody) -> dict[str, Any]:
-    _, stored = registry.save_one(session, doc, actor=actor(user), now=clock.now(), mode="create")
-    compliance.reevaluate_uscc(session, stored["uscc"], clock.today(), actor(user), now=clock.now())
+    _, stored = registry_changes.save_institution(
+        session, doc, actor=actor(user), now=clock.now(), as_of=clock.today(), mode="create"
+    )
     return stored
 
 
@@ -66,8 +67,9 @@ def replace(
     uscc: str, user: Staff, session: DbSession, clock: ClockDep, response: Response, doc: Any = DocBody
 ) -> dict[str, Any]:
     registry.check_path_matches(uscc, doc)
-    outcome, stored = registry.save_one(session, doc, actor=actor(user), now=clock.now(), mode="upsert")
-    compliance.reevaluate_uscc(session, stored["uscc"], clock.today(), actor(user), now=clock.now())
+    outcome, stored = registry_changes.save_institution(
+        session, doc, actor=actor(user), now=clock.now(), as_of=clock.today(), mode="upsert"
+    )
     if outcome == "created":
         response.status_code = 201
     return stored
@@ -75,5 +77,4 @@ def replace(
 
 @router.delete("/{uscc}", status_code=204, responses=ERRORS)
 def delete(uscc: str, user: Staff, session: DbSession, clock: ClockDep) -> None:
-    compliance.hold_findings(session)
-    registry.delete(session, uscc, actor=actor(user), now=clock.now())
+    registry_changes.delete_institution(session, uscc, actor=actor(user), now=clock.now())

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import email.message
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from supervision.compliance import selfcheck
 from supervision.compliance import service as compliance
 from supervision.compliance.schemas import Catalogue, Evaluation
-from supervision.core import ratelimit
-from supervision.core.errors import Invalid, TooLarge
-from supervision.web.deps import ClockDep, DbSession
+from supervision.core.errors import Invalid
+from supervision.core.ratelimit import Verdict
+from supervision.settings import Settings
+from supervision.web.deps import ClockDep, RateLimit
 
 router = APIRouter(prefix="/api/v1/rules", tags=["public: rules"])
 
@@ -21,7 +25,8 @@ EVALUATE_LIMIT = 60
 """Self-checks per client address and window."""
 EVALUATE_WINDOW_SECONDS = 60
 EVALUATE_MAX_BYTES = 5 * 1024 * 1024
-"""A self-check carries one institution (and its statements); larger bodies are refused."""
+"""A self-check carries one institution (and its statements); larger bodies are refused (the application's
+size limit for this path, ``supervision.main``)."""
 
 AsOf = Query(None, description="business date YYYY-MM-DD (default: today in Asia/Shanghai)")
 
@@ -33,6 +38,58 @@ def catalogue(clock: ClockDep, as_of: dt.date | None = AsOf) -> dict[str, Any]:
     return compliance.catalogue(as_of or clock.today())
 
 
+def _limits(settings: Settings) -> tuple[int, int]:
+    return EVALUATE_LIMIT, EVALUATE_WINDOW_SECONDS
+
+
+def _refusal(verdict: Verdict, window: int) -> str:
+    return f"at most {verdict.limit} self-checks per {window} s; try again in {verdict.retry_after_seconds} s"
+
+
+evaluate_rate = RateLimit("rules-evaluate", _limits, refuse=_refusal)
+"""One hit of the caller's address per self-check, taken before the body is read."""
+
+
+async def json_document(request: Request, _: Annotated[Verdict, Depends(evaluate_rate)]) -> Any:
+    """The body as JSON, read once the rate limit allows it (what FastAPI makes of a JSON body parameter: a
+    JSON content type is decoded, any other body is passed on as bytes, a missing one is refused)."""
+    body = await request.body()
+    if not body:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    message = email.message.Message()
+    message["content-type"] = request.headers.get("content-type", "")
+    subtype = message.get_content_subtype()
+    if message.get_content_maintype() != "application" or not (
+        subtype == "json" or subtype.endswith("+json")
+    ):
+        return body
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as e:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", e.pos), "msg": "JSON decode error", "input": {}}]
+        ) from None
+
+
+_DOCUMENT = (
+    'An institution document (formats.md), optionally with "statements": [...] in the escrow statement'
+    " format. Without statements the rules that read them are skipped."
+)
+_DOCUMENT_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "description": _DOCUMENT,
+                    "title": "Doc",
+                }
+            }
+        },
+        "required": True,
+    }
+}
+
+
 @router.post(
     "/evaluate",
     response_model=Evaluation,
@@ -41,44 +98,17 @@ def catalogue(clock: ClockDep, as_of: dt.date | None = AsOf) -> dict[str, Any]:
         422: {"description": "invalid document or statements: every problem listed with its path"},
         429: {"description": "too many self-checks from this address; see Retry-After"},
     },
+    openapi_extra=_DOCUMENT_BODY,
 )
 def evaluate(
-    request: Request,
-    session: DbSession,
     clock: ClockDep,
+    doc: Annotated[Any, Depends(json_document)],
     as_of: dt.date | None = AsOf,
-    doc: Any = Body(
-        ...,
-        description='An institution document (formats.md), optionally with "statements": [...] in the '
-        "escrow statement format. Without statements the rules that read them are skipped.",
-    ),
 ) -> Response:
     """Self-check: the findings the rules would report for this document as of ``as_of``. Stores nothing
     (only the rate-limit counter of the caller's address)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > EVALUATE_MAX_BYTES:
-        raise TooLarge(f"a self-check is at most {EVALUATE_MAX_BYTES} bytes")
-    client = request.client.host if request.client else "unknown"
-    verdict = ratelimit.hit(
-        session,
-        f"rules-evaluate:{client}",
-        now=clock.now(),
-        limit=EVALUATE_LIMIT,
-        window_seconds=EVALUATE_WINDOW_SECONDS,
-    )
-    if not verdict.allowed:
-        return JSONResponse(
-            {
-                "error": "rate_limited",
-                "detail": f"at most {EVALUATE_LIMIT} self-checks per {EVALUATE_WINDOW_SECONDS} s; "
-                f"try again in {verdict.retry_after_seconds} s",
-                "problems": [],
-            },
-            status_code=429,
-            headers={"Retry-After": str(verdict.retry_after_seconds)},
-        )
     try:
         result = selfcheck.evaluate_document(doc, as_of or clock.today())
-    except Invalid as err:  # answered, not raised: the hit above is committed with the request
+    except Invalid as err:  # answered, not raised: the hit is committed with the request
         return JSONResponse(err.as_dict(), status_code=err.status)
     return JSONResponse(result)

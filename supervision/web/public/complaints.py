@@ -4,16 +4,19 @@ again, filled in."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field, ValidationError
 
 from supervision.cases import service as cases
-from supervision.core import ratelimit
 from supervision.core.errors import Invalid
+from supervision.core.ratelimit import Verdict
+from supervision.settings import Settings
 from supervision.web import csrf
-from supervision.web.deps import ClockDep, DbSession
+from supervision.web.deps import ClockDep, DbSession, RateLimit
 from supervision.web.public.common import page
 
 router = APIRouter(include_in_schema=False)
@@ -49,7 +52,7 @@ def _form(
         },
         status_code=status_code,
     )
-    csrf.attach(response, token, secure=request.url.scheme == "https")
+    csrf.attach(request, response, token)
     return response
 
 
@@ -65,34 +68,49 @@ def new(
     return _form(request, values)
 
 
+class ComplaintForm(BaseModel):
+    """The form as sent; the lengths only bound what is read (the complaint's rules are the cases area's)."""
+
+    uscc: str = Field("", max_length=200)
+    institution_name: str = Field("", max_length=2000)
+    text: str = Field("", max_length=20000)
+    contact: str = Field("", max_length=2000)
+    csrf_token: str = ""
+
+
+def _limits(settings: Settings) -> tuple[int, int]:
+    return settings.complaint_limit, settings.complaint_window_seconds
+
+
+complaint_rate = RateLimit("complaint", _limits)
+"""One hit of the client address per complaint sent, taken before the form is read."""
+
+
+async def read_form(request: Request, _: Annotated[Verdict, Depends(complaint_rate)]) -> ComplaintForm:
+    """The form, read once the client's hit is counted."""
+    raw = await request.form()
+    try:
+        return ComplaintForm.model_validate({k: v for k, v in raw.items() if isinstance(v, str)})
+    except ValidationError as err:
+        raise RequestValidationError(err.errors()) from None
+
+
 @router.post("/complaints", response_class=HTMLResponse)
 def submit(
     request: Request,
     session: DbSession,
     clock: ClockDep,
-    uscc: str = Form("", max_length=200),
-    institution_name: str = Form("", max_length=2000),
-    text: str = Form("", max_length=20000),
-    contact: str = Form("", max_length=2000),
-    csrf_token: str = Form(""),
+    verdict: Annotated[Verdict, Depends(complaint_rate)],
+    form: Annotated[ComplaintForm, Depends(read_form)],
 ) -> Response:
-    values = {"uscc": uscc, "institution_name": institution_name, "text": text, "contact": contact}
-    if not csrf.valid(request, csrf_token):
+    values = form.model_dump(exclude={"csrf_token"})
+    if not csrf.valid(request, form.csrf_token):
         return _form(
             request,
             values,
             message="页面已过期或来源无法确认，您填写的内容已保留，请再次点击提交。",
             status_code=403,
         )
-    settings = request.app.state.settings
-    client = request.client.host if request.client else "unknown"
-    verdict = ratelimit.hit(
-        session,
-        f"complaint:{client}",
-        now=clock.now(),
-        limit=settings.complaint_limit,
-        window_seconds=settings.complaint_window_seconds,
-    )
     if not verdict.allowed:
         minutes = max(1, (verdict.retry_after_seconds + 59) // 60)
         response = _form(

@@ -6,17 +6,18 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from supervision.core import rulebook
 from supervision.lists import catalogue
 from supervision.lists import service as lists
 from supervision.registry import service as registry
-from supervision.web.deps import ClockDep, DbSession
+from supervision.web.deps import ClockDep, DbSession, SettingsDep
 from supervision.web.public import i18n
 from supervision.web.public.common import page
+from supervision.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,38 +89,26 @@ def overview(request: Request, session: DbSession) -> HTMLResponse:
 
 
 @router.get("/lists/feed.atom")
-def feed(request: Request, session: DbSession) -> Response:
-    """One Atom entry per published edition, newest first."""
+def feed(request: Request, session: DbSession, settings: SettingsDep) -> Response:
+    """One Atom entry per published edition, newest first; the title names the service's jurisdiction."""
     _, eds = lists.editions(session, None, limit=200, offset=0)
     base = str(request.base_url).rstrip("/")
-    updated = eds[0]["published_at"] if eds else None
-    parts = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-Hans">',
-        "<title>天河区校外培训机构名单 · Tianhe off-campus training lists</title>",
-        f"<id>{escape(base)}/lists/feed.atom</id>",
-        f'<link rel="self" href="{escape(base)}/lists/feed.atom"/>',
-        f'<link rel="alternate" type="text/html" href="{escape(base)}/lists"/>',
-        f"<updated>{(updated.isoformat() if updated else '1970-01-01T00:00:00+00:00')}</updated>",
-        "<author><name>广州市天河区教育局</name></author>",
+    entries = [
+        {
+            **ed,
+            "label": i18n.label_for(i18n.ZH, "list", ed["kind"]),
+            "url": f"{base}/lists/{ed['kind']}/editions/{ed['seq']}",
+            "published_at": ed["published_at"].isoformat(),
+        }
+        for ed in eds
     ]
-    for ed in eds:
-        zh = i18n.label_for(i18n.ZH, "list", ed["kind"])
-        url = f"{base}/lists/{ed['kind']}/editions/{ed['seq']}"
-        parts += [
-            "<entry>",
-            f"<title>{zh} 第{ed['seq']}期（{ed['as_of']}）</title>",
-            f"<id>{escape(url)}</id>",
-            f'<link rel="alternate" type="text/html" href="{escape(url)}"/>',
-            f'<link rel="enclosure" type="application/json" href="{escape(url)}.json"/>',
-            f'<link rel="enclosure" type="text/csv" href="{escape(url)}.csv"/>',
-            f"<updated>{ed['published_at'].isoformat()}</updated>",
-            f"<summary>{zh}：{ed['entry_count']} 家机构，新列入 {ed['entered_count']} 家，"
-            f"移出 {ed['left_count']} 家。SHA-256 {ed['sha256']}</summary>",
-            "</entry>",
-        ]
-    parts.append("</feed>")
-    return Response("\n".join(parts).encode("utf-8"), media_type="application/atom+xml; charset=utf-8")
+    xml = templates.get_template("public/feed.atom.xml").render(
+        jurisdiction=rulebook.engine(settings.jurisdiction).jurisdiction,
+        base=base,
+        updated=eds[0]["published_at"].isoformat() if eds else "1970-01-01T00:00:00+00:00",
+        entries=entries,
+    )
+    return Response(xml.encode("utf-8"), media_type="application/atom+xml; charset=utf-8")
 
 
 @router.get("/lists/verify", response_class=HTMLResponse)
@@ -189,12 +178,13 @@ def latest_page(
     request: Request,
     session: DbSession,
     clock: ClockDep,
+    settings: SettingsDep,
     q: str | None = Query(None, max_length=100),
     grid: str | None = Query(None, max_length=50),
     page_no: int = Query(1, alias="page", ge=1, le=100_000),
 ) -> HTMLResponse:
     ed = lists.latest_or_none(session, kind)
-    rules = catalogue.by_id(request.app.state.settings.jurisdiction, clock.today())
+    rules = catalogue.by_id(settings.jurisdiction, clock.today())
     return _entries_page(request, session, ed, kind, q, grid, page_no, "public/list.html", {"rules": rules})
 
 
@@ -217,13 +207,14 @@ def edition_page(
     request: Request,
     session: DbSession,
     clock: ClockDep,
+    settings: SettingsDep,
     q: str | None = Query(None, max_length=100),
     grid: str | None = Query(None, max_length=50),
     page_no: int = Query(1, alias="page", ge=1, le=100_000),
 ) -> HTMLResponse:
     ed = lists.edition(session, kind, seq)
     _, changes = lists.changes(session, ed["id"], limit=500, offset=0)
-    rules = catalogue.by_id(request.app.state.settings.jurisdiction, clock.today())
+    rules = catalogue.by_id(settings.jurisdiction, clock.today())
     return _entries_page(
         request,
         session,
@@ -238,9 +229,9 @@ def edition_page(
 
 
 @router.get("/negative-list", response_class=HTMLResponse)
-def negative_list(request: Request, clock: ClockDep) -> HTMLResponse:
+def negative_list(request: Request, clock: ClockDep, settings: SettingsDep) -> HTMLResponse:
     today = clock.today()
-    rows = catalogue.negative_list(request.app.state.settings.jurisdiction, today)
+    rows = catalogue.negative_list(settings.jurisdiction, today)
     areas: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         areas.setdefault(r["area"], []).append(r)

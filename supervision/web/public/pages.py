@@ -11,6 +11,7 @@ from supervision.core.pagination import PageParams
 from supervision.lists import catalogue
 from supervision.lists import search as public_lists
 from supervision.registry import service as registry
+from supervision.web.deps import SettingsDep
 from supervision.web.public.common import page
 
 router = APIRouter(include_in_schema=False)
@@ -21,6 +22,7 @@ PAGE_SIZE = 20
 @router.get("/", response_class=HTMLResponse)
 async def index(
     request: Request,
+    settings: SettingsDep,
     q: str | None = Query(None, max_length=100),
     grid: str | None = Query(None, max_length=50),
     category: Literal["subject", "non_subject", ""] | None = None,
@@ -40,7 +42,6 @@ async def index(
             list_kind=list_kind or None,
             paging=PageParams(page=page_no, page_size=PAGE_SIZE),
         )
-    settings = request.app.state.settings
     return page(
         request,
         "public/index.html",
@@ -62,9 +63,8 @@ async def index(
 
 
 @router.get("/institutions/{uscc}", response_class=HTMLResponse)
-async def institution(uscc: str, request: Request) -> HTMLResponse:
+async def institution(uscc: str, request: Request, settings: SettingsDep) -> HTMLResponse:
     """The most requested page: one statement awaited on the event loop (see ``lists.readpool``)."""
-    settings = request.app.state.settings
     today = request.app.state.clock.today()
     doc = await public_lists.institution(
         request.app.state.engine, uscc.upper(), today=today, jurisdiction=settings.jurisdiction

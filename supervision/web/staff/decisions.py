@@ -15,8 +15,9 @@ from supervision.core import jobs
 from supervision.core.errors import DomainError
 from supervision.lists import catalogue
 from supervision.lists import service as lists
+from supervision.settings import Settings
 from supervision.web import csrf
-from supervision.web.deps import ClockDep, DbSession, actor, staff_or_none, to_login
+from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, actor
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -39,6 +40,7 @@ def _decisions_page(
     request: Request,
     session: DbSession,
     clock: ClockDep,
+    settings: Settings,
     user: StaffUser,
     *,
     uscc: str | None,
@@ -52,7 +54,7 @@ def _decisions_page(
         session, uscc=uscc or None, kind=None, limit=page_size, offset=(page - 1) * page_size
     )
     token = csrf.token(request)
-    rules = catalogue.negative_list(request.app.state.settings.jurisdiction, clock.today())
+    rules = catalogue.negative_list(settings.jurisdiction, clock.today())
     response = render(
         request,
         "staff/decisions.html",
@@ -72,36 +74,43 @@ def _decisions_page(
         },
         status_code=status_code,
     )
-    csrf.attach(response, token)
+    csrf.attach(request, response, token)
     return response
 
 
 @router.get("/decisions", response_class=HTMLResponse)
 def decisions(
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
+    settings: SettingsDep,
     uscc: str | None = Query(None, max_length=18),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
-    return _decisions_page(request, session, clock, user, uscc=uscc, page=page)
+    return _decisions_page(request, session, clock, settings, user, uscc=uscc, page=page)
 
 
 @router.post("/decisions", response_class=HTMLResponse)
-async def record_decision(request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
+async def record_decision(
+    request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep, settings: SettingsDep
+) -> Response:
     form = await request.form()
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in DECISION_FIELDS}
     values["basis"] = [str(b) for b in form.getlist("basis")]
     if not csrf.valid(request, str(form.get(csrf.FIELD) or "")):
         err = DomainError("csrf", "页面已过期，请再次提交（填写的内容已保留）。", 403)
         return _decisions_page(
-            request, session, clock, user, uscc=None, page=1, values=values, error=err, status_code=403
+            request,
+            session,
+            clock,
+            settings,
+            user,
+            uscc=None,
+            page=1,
+            values=values,
+            error=err,
+            status_code=403,
         )
     raw = {k: v for k, v in values.items() if v not in ("", [])}
     raw.setdefault("basis", [])
@@ -113,7 +122,16 @@ async def record_decision(request: Request, session: DbSession, clock: ClockDep)
     except DomainError as err:
         session.rollback()
         return _decisions_page(
-            request, session, clock, user, uscc=None, page=1, values=values, error=err, status_code=err.status
+            request,
+            session,
+            clock,
+            settings,
+            user,
+            uscc=None,
+            page=1,
+            values=values,
+            error=err,
+            status_code=err.status,
         )
     return RedirectResponse(f"/staff/decisions?uscc={out.uscc}", status_code=303)
 
@@ -121,14 +139,12 @@ async def record_decision(request: Request, session: DbSession, clock: ClockDep)
 @router.get("/lists", response_class=HTMLResponse)
 def lists_page(
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
     as_of: dt.date | None = Query(None),
     published: str | None = Query(None, max_length=200),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     day = as_of or clock.today()
     token = csrf.token(request)
     response = render(
@@ -145,15 +161,14 @@ def lists_page(
             "csrf_token": token,
         },
     )
-    csrf.attach(response, token)
+    csrf.attach(request, response, token)
     return response
 
 
 @router.post("/lists/publish")
-async def publish(request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
+async def publish(
+    request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep, settings: SettingsDep
+) -> Response:
     form = await request.form()
     if not csrf.valid(request, str(form.get(csrf.FIELD) or "")):
         return RedirectResponse("/staff/lists?published=expired", status_code=303)
@@ -167,7 +182,7 @@ async def publish(request: Request, session: DbSession, clock: ClockDep) -> Resp
         as_of=as_of,
         now=clock.now(),
         actor=actor(user),
-        jurisdiction=request.app.state.settings.jurisdiction,
+        jurisdiction=settings.jurisdiction,
         kinds=kinds,
     )
     summary = ",".join(f"{o.kind}:{o.status}:{o.seq or ''}" for o in outcomes)

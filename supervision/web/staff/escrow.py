@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.accounts.models import StaffUser
 from supervision.escrow import keys, service
-from supervision.web.deps import ClockDep, DbSession, actor, staff_or_none, to_login
+from supervision.settings import Settings
+from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, actor
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff/escrow", include_in_schema=False)
@@ -22,14 +23,12 @@ LINES_PAGE = 200
 @router.get("", response_class=HTMLResponse)
 def overview(
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
     q: str | None = Query(None, max_length=100),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     total, items = service.overview(session, q=q, limit=PAGE, offset=(page - 1) * PAGE)
     return render(
         request,
@@ -40,18 +39,22 @@ def overview(
 
 @router.get("/{uscc}", response_class=HTMLResponse)
 def institution(
-    uscc: str, request: Request, session: DbSession, clock: ClockDep, page: int = Query(1, ge=1)
+    uscc: str,
+    request: Request,
+    user: ConsoleStaff,
+    session: DbSession,
+    clock: ClockDep,
+    settings: SettingsDep,
+    page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
-    return _institution_page(request, session, clock, user, uscc, page)
+    return _institution_page(request, session, clock, settings, user, uscc, page)
 
 
 def _institution_page(
     request: Request,
     session: DbSession,
     clock: ClockDep,
+    settings: Settings,
     user: StaffUser,
     uscc: str,
     page: int,
@@ -79,7 +82,7 @@ def _institution_page(
             "keys": [(k, keys.key_status(k, clock.now())) for k, _ in keys.list_keys(session, uscc)],
             "issued": issued,
             "now": service.requirement_now(
-                session, inst["id"], as_of=clock.today(), jurisdiction=request.app.state.settings.jurisdiction
+                session, inst["id"], as_of=clock.today(), jurisdiction=settings.jurisdiction
             ),
         },
         status_code=status_code,
@@ -91,13 +94,11 @@ def statement(
     uscc: str,
     statement_id: int,
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     inst = service.institution_for_staff(session, uscc)
     view = service.view(session, inst["id"], statement_id)
     total, lines = service.statement_lines(
@@ -124,26 +125,24 @@ def statement(
 def issue_key(
     uscc: str,
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
+    settings: SettingsDep,
     days: int = Form(keys.DEFAULT_DAYS),
     label: str = Form(""),
 ) -> Response:
     """Issue a key; the page shows it this once. (Staff cookies are SameSite=Strict.)"""
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     key, _ = keys.issue(
         session, uscc=uscc, now=clock.now(), actor=actor(user), days=days, label=label.strip()
     )
-    return _institution_page(request, session, clock, user, uscc, 1, issued=key, status_code=201)
+    return _institution_page(request, session, clock, settings, user, uscc, 1, issued=key, status_code=201)
 
 
 @router.post("/{uscc}/keys/{public_id}/revoke")
-def revoke_key(uscc: str, public_id: str, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
+def revoke_key(
+    uscc: str, public_id: str, request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep
+) -> Response:
     keys.revoke(session, public_id=public_id, now=clock.now(), actor=actor(user))
     return RedirectResponse(f"/staff/escrow/{uscc}#keys", status_code=303)
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from supervision.compliance import display
 from supervision.compliance import service as compliance
 from supervision.registry import service as registry
-from supervision.web.deps import ClockDep, DbSession, staff_or_none, to_login
+from supervision.web.deps import ClockDep, ConsoleStaff, DbSession
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -23,6 +23,7 @@ PAGE = 50
 @router.get("/findings", response_class=HTMLResponse)
 def findings(
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
     rule: str | None = Query(None, max_length=64),
@@ -32,9 +33,6 @@ def findings(
     uscc: str | None = Query(None, max_length=18),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     filters = {
         "rule": rule or None,
         "severity": severity or None,
@@ -64,10 +62,9 @@ def findings(
 
 
 @router.get("/findings/{finding_id}", response_class=HTMLResponse)
-def finding(finding_id: int, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
+def finding(
+    finding_id: int, request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep
+) -> Response:
     row = compliance.get_finding(session, finding_id)
     return render(
         request,
@@ -85,14 +82,12 @@ def finding(finding_id: int, request: Request, session: DbSession, clock: ClockD
 @router.get("/rule-runs", response_class=HTMLResponse)
 def runs(
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
     scope: Literal["full", "institution", ""] | None = None,
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     total, items = compliance.search_runs(session, scope=scope or None, limit=PAGE, offset=(page - 1) * PAGE)
     return render(
         request,
@@ -110,10 +105,7 @@ def runs(
 
 
 @router.get("/rule-runs/{run_id}", response_class=HTMLResponse)
-def run(run_id: int, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
+def run(run_id: int, request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep) -> Response:
     row = compliance.get_run(session, run_id)
     return render(
         request,

@@ -10,14 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from supervision.accounts import service as accounts
 from supervision.core.errors import Unauthorized
 from supervision.registry import service as registry
-from supervision.web.deps import (
-    SESSION_COOKIE,
-    ClockDep,
-    DbSession,
-    staff_or_none,
-    staff_token,
-    to_login,
-)
+from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, staff_token
+from supervision.web.sessions import STAFF
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -33,16 +27,17 @@ def login(
     request: Request,
     session: DbSession,
     clock: ClockDep,
+    settings: SettingsDep,
     username: str = Form(...),
     password: str = Form(...),
 ) -> Response:
-    hours = request.app.state.settings.staff_session_hours
+    hours = settings.staff_session_hours
     try:
         token, _ = accounts.login(session, username=username, password=password, now=clock.now(), hours=hours)
     except Unauthorized:
         return render(request, "staff/login.html", {"error": "用户名或密码不正确"}, status_code=401)
     response = RedirectResponse("/staff", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=hours * 3600)
+    STAFF.attach(response, token, hours)
     return response
 
 
@@ -52,21 +47,19 @@ def logout(request: Request, session: DbSession, clock: ClockDep) -> Response:
     if token:
         accounts.logout(session, token, clock.now())
     response = RedirectResponse("/staff/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    STAFF.clear(response)
     return response
 
 
 @router.get("", response_class=HTMLResponse)
 def index(
     request: Request,
+    user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
     q: str | None = Query(None, max_length=100),
     page: int = Query(1, ge=1),
 ) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
     page_size = 50
     total, items = registry.search(
         session, q=q, grid=None, category=None, status=None, limit=page_size, offset=(page - 1) * page_size
@@ -88,10 +81,9 @@ def index(
 
 
 @router.get("/institutions/{uscc}", response_class=HTMLResponse)
-def institution(uscc: str, request: Request, session: DbSession, clock: ClockDep) -> Response:
-    user = staff_or_none(request, session, clock)
-    if user is None:
-        return to_login()
+def institution(
+    uscc: str, request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep
+) -> Response:
     doc = registry.get(session, uscc)
     audit = registry.history(session, uscc)
     return render(

@@ -1,0 +1,30 @@
+"""Registry changes that the rules must see (登记变更与规则): the registry's use cases that also involve the
+findings, kept here because the compliance area may call the registry but not the other way round."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlmodel import Session
+
+from supervision.compliance.service import hold_findings, reevaluate_uscc
+from supervision.registry import service as registry
+
+
+def save_institution(
+    session: Session, raw: Any, *, actor: str, now: dt.datetime, as_of: dt.date, mode: str
+) -> tuple[str, dict[str, Any]]:
+    """Save one institution document (``create`` or ``upsert``), then re-evaluate its rules as of ``as_of``,
+    so its findings never describe a document it no longer has. Returns (``created``|``updated``|
+    ``unchanged``, the stored document)."""
+    outcome, stored = registry.save_one(session, raw, actor=actor, now=now, mode=mode)
+    reevaluate_uscc(session, stored["uscc"], as_of, actor, now=now)
+    return outcome, stored
+
+
+def delete_institution(session: Session, uscc: str, *, actor: str, now: dt.datetime) -> None:
+    """Delete an institution registered by mistake, holding the findings first so that a full rule run never
+    writes findings for an institution deleted under it."""
+    hold_findings(session)
+    registry.delete(session, uscc, actor=actor, now=now)

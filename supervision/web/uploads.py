@@ -1,0 +1,51 @@
+"""Reading statement uploads: a JSON or bare CSV body, or a ``multipart/form-data`` form with a CSV file;
+used by the escrow API and the portal. The size limit is the application's, per path (``supervision.main``):
+a body larger than it stops the request with 413 while it is read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from supervision.core.errors import Invalid, Problem
+
+
+async def read_body(request: Request) -> bytes:
+    """The whole body of a statement."""
+    return await request.body()
+
+
+@dataclass(frozen=True)
+class CsvUpload:
+    data: bytes
+    form: dict[str, str]
+    filename: str
+
+
+async def read_csv_upload(request: Request) -> CsvUpload:
+    """A CSV statement: ``multipart/form-data`` with a ``file`` part and summary fields, or a bare CSV body
+    (``text/csv``) carrying its summary in a leading comment block."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return CsvUpload(await read_body(request), {}, "statement.csv")
+    parser = MultiPartParser(
+        request.headers, request.stream(), max_files=1, max_fields=40, max_part_size=64 * 1024
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise Invalid("the upload cannot be read", [Problem("$", exc.message)]) from None
+    upload = form.get("file")
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    try:
+        if not isinstance(upload, UploadFile):
+            raise Invalid(
+                "no CSV file in the upload", [Problem("file", "required: the statement lines as CSV")]
+            )
+        data = await upload.read()
+        return CsvUpload(data, fields, upload.filename or "statement.csv")
+    finally:
+        await form.close()
