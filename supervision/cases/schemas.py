@@ -71,6 +71,17 @@ class DecisionOut(BaseModel):
     recorded_at: dt.datetime
 
 
+class ComplaintForm(BaseModel):
+    """The public complaint form as sent; the lengths only bound what is read (:class:`ComplaintIn` holds
+    the complaint's rules)."""
+
+    uscc: str = Field("", max_length=200)
+    institution_name: str = Field("", max_length=2000)
+    text: str = Field("", max_length=20000)
+    contact: str = Field("", max_length=2000)
+    csrf_token: str = ""
+
+
 class ComplaintIn(BaseModel):
     """A complaint from the public: what happened, optionally which institution and how to reach them."""
 

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from supervision.cases import service as cases
+from supervision.cases.schemas import ComplaintForm
 from supervision.core.errors import Invalid
 from supervision.core.ratelimit import Verdict
 from supervision.settings import Settings
@@ -66,16 +67,6 @@ def new(
     if uscc:
         values.update(cases.prefill_complaint(session, uscc.strip().upper()))
     return _form(request, values)
-
-
-class ComplaintForm(BaseModel):
-    """The form as sent; the lengths only bound what is read (the complaint's rules are the cases area's)."""
-
-    uscc: str = Field("", max_length=200)
-    institution_name: str = Field("", max_length=2000)
-    text: str = Field("", max_length=20000)
-    contact: str = Field("", max_length=2000)
-    csrf_token: str = ""
 
 
 def _limits(settings: Settings) -> tuple[int, int]:
