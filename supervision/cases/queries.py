@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import text
@@ -59,3 +60,44 @@ def complaint(session: Session, reference: str) -> dict[str, Any] | None:
         {"r": reference},
     ).first()
     return dict(row._mapping) if row else None
+
+
+# ------------------------------------------------------------------------------------------ cases
+
+_CASE_COLUMNS = frozenset(
+    {"assigned_to", "decision_id", "verification", "outcome", "merged_into_id", "uscc", "institution_name"}
+)
+
+
+def move_case(
+    session: Session,
+    *,
+    case_id: int,
+    version: int,
+    state: str,
+    now: dt.datetime,
+    closed_at: dt.datetime | None,
+    changes: dict[str, Any],
+) -> bool:
+    """Set the state (and ``changes``) of a case if its version is still ``version``; bump the version.
+    False when someone else changed it first (optimistic concurrency: one success, one refusal)."""
+    unknown = set(changes) - _CASE_COLUMNS
+    assert not unknown, f"not a column a move may set: {sorted(unknown)}"
+    sets = "".join(f", {column} = :c_{column}" for column in changes)
+    params: dict[str, Any] = {f"c_{k}": v for k, v in changes.items()}
+    params.update(id=case_id, version=version, state=state, now=now, closed_at=closed_at)
+    row = session.execute(
+        text(
+            "UPDATE enforcement_case SET state = :state, version = version + 1, updated_at = :now,"
+            f" closed_at = COALESCE(:closed_at, closed_at){sets}"
+            " WHERE id = :id AND version = :version RETURNING id"
+        ),
+        params,
+    ).first()
+    return row is not None
+
+
+def username_of(session: Session, user_id: int) -> str | None:
+    return session.execute(
+        text("SELECT username FROM staff_user WHERE id = :i"), {"i": user_id}
+    ).scalar_one_or_none()

@@ -20,12 +20,13 @@ from rules.uscc import is_well_formed
 from supervision.cases import queries
 from supervision.cases.models import Complaint, Decision
 from supervision.cases.schemas import ComplaintIn, DecisionIn, DecisionOut
-from supervision.core import audit
+from supervision.core import audit, rulebook
 from supervision.core.clock import business_date
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem, problems_from_pydantic
 from supervision.lists.catalogue import known_ids
 from supervision.registry import queries as registry_queries
 from supervision.registry import service as registry
+from supervision.settings import get_settings
 
 LICENCE_EFFECT = {"suspend_licence": "suspended", "revoke_licence": "revoked"}
 _REFERENCE_FORBIDDEN = (",", ";")
@@ -210,17 +211,30 @@ def parse_complaint(raw: dict[str, Any]) -> ComplaintIn:
     return data
 
 
-def file_complaint(session: Session, data: ComplaintIn, *, now: dt.datetime) -> str:
-    """Store a complaint and return its reference number (举报编号)."""
+TRIAGE_DAYS = 3
+"""``case.triage_days``: a complaint is triaged within 3 working days of receipt (enforcement.md)."""
+
+
+def file_complaint(
+    session: Session, data: ComplaintIn, *, now: dt.datetime, jurisdiction: str | None = None
+) -> str:
+    """Store a complaint and return its reference number (举报编号). Its triage deadline is counted in
+    working days of the jurisdiction's calendar; a complaint naming a registered institution takes its
+    grid (the inbox of that grid's officers)."""
+    jurisdiction = jurisdiction or get_settings().jurisdiction
+    received_on = business_date(now)
     day = business_date(now).strftime("%Y%m%d")
     while True:
         reference = f"JB{day}-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
         if queries.complaint(session, reference) is None:
             break
     name = data.institution_name
-    if data.uscc and not name:
+    grid: str | None = None
+    if data.uscc:
         doc = registry_queries.document(session, data.uscc)
-        name = doc["name"] if doc else None
+        if doc is not None:
+            name = name or doc["name"]
+            grid = doc["grid"]
     session.add(
         Complaint(
             reference=reference,
@@ -229,6 +243,10 @@ def file_complaint(session: Session, data: ComplaintIn, *, now: dt.datetime) -> 
             text=data.text,
             contact=data.contact,
             created_at=now,
+            received_on=received_on,
+            triage_due=rulebook.add_working_days(jurisdiction, received_on, TRIAGE_DAYS),
+            grid=grid,
+            status="new",
         )
     )
     session.flush()
