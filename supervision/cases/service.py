@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -41,10 +42,22 @@ def parse_decision(raw: Any) -> DecisionIn:
         raise Invalid("the decision is not valid", problems_from_pydantic(exc.errors())) from None
 
 
-def record_decision(
-    session: Session, data: DecisionIn, *, actor: str, officer: str, now: dt.datetime
-) -> DecisionOut:
-    """Check and store one decision; apply its effect on the licence. Flushes; the caller commits."""
+@dataclass(frozen=True)
+class CheckedDecision:
+    """A decision that passed every check, with what storing it needs."""
+
+    data: DecisionIn
+    uscc: str
+    doc: dict[str, Any]
+    decided_on: dt.date
+    effective_from: dt.date
+    lifted: dict[str, Any] | None
+    licence_change: str | None
+
+
+def check_decision(session: Session, data: DecisionIn, *, now: dt.datetime) -> CheckedDecision:
+    """Check a decision whole against the registry and the decisions on record, as of ``now``; raises
+    :class:`Invalid` listing every problem. Used when a decision is proposed and again when it is stored."""
     today = business_date(now)
     problems: list[Problem] = []
     decided_on = data.decided_on or today
@@ -134,6 +147,30 @@ def record_decision(
         raise Conflict(
             f"a decision with reference {data.reference} is already recorded", "duplicate_reference"
         )
+    return CheckedDecision(data, uscc, doc, decided_on, effective_from, lifted, licence_change)
+
+
+def record_decision(
+    session: Session,
+    data: DecisionIn,
+    *,
+    actor: str,
+    officer: str,
+    now: dt.datetime,
+    approved_by: str | None = None,
+    case_id: int | None = None,
+) -> DecisionOut:
+    """Check and store one decision; apply its effect on the licence. Flushes; the caller commits.
+
+    Only the case workflow calls this for a person's decision, once a second person approved it
+    (:mod:`supervision.cases.casework`); the demo loader and tests call it directly."""
+    checked = check_decision(session, data, now=now)
+    uscc, doc, lifted = checked.uscc, checked.doc, checked.lifted
+    decided_on, effective_from, licence_change = (
+        checked.decided_on,
+        checked.effective_from,
+        checked.licence_change,
+    )
 
     new_id = session.execute(text("SELECT nextval('decision_id_seq')")).scalar_one()
     reference = data.reference or f"穗天教监〔{decided_on.year}〕{new_id}号"
@@ -154,6 +191,8 @@ def record_decision(
             officer=(data.officer or officer).strip(),
             recorded_by=actor,
             recorded_at=now,
+            approved_by=approved_by,
+            case_id=case_id,
         )
     )
     session.flush()
