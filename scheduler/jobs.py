@@ -87,6 +87,18 @@ def rule_run(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
         return {"as_of": as_of(fire_time).isoformat(), "run": run.id, "institutions": run.institutions}
 
 
+def follow_up(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
+    """Rectification follow-up (整改复查): the day after an order's deadline, re-evaluate the institution and
+    move its case to ``verifying`` with the result. A case already moved is not moved again."""
+    from supervision.cases import casework
+
+    with session_scope(ctx.engine) as session:
+        moved = casework.follow_up(
+            session, as_of(fire_time), now=ctx.clock.now(), jurisdiction=ctx.settings.jurisdiction
+        )
+    return {"as_of": as_of(fire_time).isoformat(), "moved": moved}
+
+
 def statement_deadline(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
     """The day after the statement deadline: the rule run reports FEE-STATEMENT-MISSING for late ones."""
     return rule_run(ctx, fire_time)
@@ -113,6 +125,12 @@ def job_table(settings: Settings, today: dt.date) -> list[JobSpec]:
             "publish the white, warning and black lists",
         ),
         JobSpec("rule-run", settings.rule_run_cron, rule_run, "full rule run over the registry"),
+        JobSpec(
+            "follow-up",
+            settings.follow_up_cron,
+            follow_up,
+            "move rectification cases past their deadline to verifying, with the re-check",
+        ),
         JobSpec(
             "statement-deadline",
             f"30 0 {day} * *",

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     """When the lists are published: crontab fields in Asia/Shanghai (name the weekday: mon, not 1)."""
     rule_run_cron: str = "0 2 * * *"
     """The nightly full rule run, Asia/Shanghai."""
+    follow_up_cron: str = "0 6 * * *"
+    """The daily rectification follow-up (after the nightly rule run), Asia/Shanghai."""
     scheduler_grace_hours: int = 12
     """A scheduled run missed by up to this long (a restart, a pause) is still run, once."""
     complaint_limit: int = 5

@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 from supervision.core import models as _models  # noqa: F401  (naming convention)
 
 
 class StaffUser(SQLModel, table=True):
-    """执法人员 — an officer or administrator of the bureau."""
+    """执法人员 — a member of the bureau's staff: an enforcement officer (执法人员), a supervisor (审核人), a
+    system administrator or an auditor (督查). Officers act only in their grids (网格)."""
 
     __tablename__ = "staff_user"
-    __table_args__ = (CheckConstraint("role IN ('officer','admin')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('officer','supervisor','admin','auditor')", name="role"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
     username: str = Field(sa_column=Column(Text, nullable=False, unique=True))
@@ -22,6 +24,10 @@ class StaffUser(SQLModel, table=True):
     role: str = Field(sa_column=Column(Text, nullable=False))
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     active: bool = Field(sa_column=Column(Boolean, nullable=False))
+    grids: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}")
+    )
+    """The grids (网格) this user works in; names from the jurisdiction's grid list."""
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

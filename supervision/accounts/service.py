@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -12,11 +13,24 @@ from sqlmodel import Session
 
 from supervision.accounts import queries
 from supervision.accounts.models import StaffSession, StaffUser
-from supervision.core import audit
+from supervision.accounts.permissions import Role
+from supervision.core import audit, rulebook
 from supervision.core.errors import Conflict, Invalid, Problem, Unauthorized
+from supervision.settings import get_settings
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
+ROLES = tuple(r.value for r in Role)
+
+
+def grid_problems(grids: Sequence[str], jurisdiction: str | None) -> list[Problem]:
+    """Every grid that is not a grid of the jurisdiction (``jurisdictions.yaml``)."""
+    known = rulebook.grids(jurisdiction or get_settings().jurisdiction)
+    return [
+        Problem("grids", f"{g} is not a grid of this jurisdiction (known: {', '.join(known)})")
+        for g in grids
+        if g not in known
+    ]
 
 
 def token_sha256(token: str) -> str:
@@ -32,12 +46,15 @@ def create_user(
     display_name: str,
     now: dt.datetime,
     actor: str,
+    grids: Sequence[str] = (),
+    jurisdiction: str | None = None,
 ) -> StaffUser:
     problems = []
     if len(password) < MIN_PASSWORD:
         problems.append(Problem("password", f"at least {MIN_PASSWORD} characters"))
-    if role not in ("officer", "admin"):
-        problems.append(Problem("role", "officer or admin"))
+    if role not in ROLES:
+        problems.append(Problem("role", " or ".join(ROLES)))
+    problems.extend(grid_problems(grids, jurisdiction))
     if not username or not username.isascii() or " " in username:
         problems.append(Problem("username", "ASCII letters, digits and punctuation, no spaces"))
     if problems:
@@ -51,6 +68,7 @@ def create_user(
         password_hash=_hasher.hash(password),
         active=True,
         created_at=now,
+        grids=list(dict.fromkeys(grids)),
     )
     session.add(user)
     audit.record(
@@ -61,7 +79,7 @@ def create_user(
         entity="staff_user",
         key=username,
         before=None,
-        after={"username": username, "role": role, "display_name": user.display_name},
+        after={"username": username, "role": role, "display_name": user.display_name, "grids": user.grids},
     )
     session.flush()
     return user

@@ -1,11 +1,15 @@
-"""Decision and complaint reads."""
+"""Every SQL statement of the cases area: decisions, complaints, cases, proposals, inspections."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
+
+from supervision.accounts.models import StaffUser
+from supervision.cases.models import OPEN_STATES, Case, CaseEvent, Proposal
 
 _DECISION_SQL = """
 SELECT d.id, d.reference, d.uscc, d.institution_name, d.kind, d.basis, d.summary, d.decided_on,
@@ -63,3 +67,126 @@ def complaint(session: Session, reference: str) -> dict[str, Any] | None:
 
 def next_decision_id(session: Session) -> int:
     return int(session.execute(text("SELECT nextval('decision_id_seq')")).scalar_one())
+
+
+# ------------------------------------------------------------------------------------------ cases
+
+_CASE_COLUMNS = frozenset(
+    {"assigned_to", "decision_id", "verification", "outcome", "merged_into_id", "uscc", "institution_name"}
+)
+
+
+def move_case(
+    session: Session,
+    *,
+    case_id: int,
+    version: int,
+    state: str,
+    now: dt.datetime,
+    closed_at: dt.datetime | None,
+    changes: dict[str, Any],
+) -> bool:
+    """Set the state (and ``changes``) of a case if its version is still ``version``; bump the version.
+    False when someone else changed it first (optimistic concurrency: one success, one refusal)."""
+    unknown = set(changes) - _CASE_COLUMNS
+    assert not unknown, f"not a column a move may set: {sorted(unknown)}"
+    sets = "".join(f", {column} = :c_{column}" for column in changes)
+    params: dict[str, Any] = {f"c_{k}": v for k, v in changes.items()}
+    params.update(id=case_id, version=version, state=state, now=now, closed_at=closed_at)
+    row = session.execute(
+        text(
+            "UPDATE enforcement_case SET state = :state, version = version + 1, updated_at = :now,"
+            f" closed_at = COALESCE(:closed_at, closed_at){sets}"
+            " WHERE id = :id AND version = :version RETURNING id"
+        ),
+        params,
+    ).first()
+    return row is not None
+
+
+def username_of(session: Session, user_id: int) -> str | None:
+    return session.execute(
+        text("SELECT username FROM staff_user WHERE id = :i"), {"i": user_id}
+    ).scalar_one_or_none()
+
+
+def case_by_reference(session: Session, reference: str, *, lock: bool = False) -> Case | None:
+    stmt = select(Case).where(Case.reference == reference)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def case_by_id(session: Session, case_id: int) -> Case | None:
+    return session.get(Case, case_id)
+
+
+def next_case_id(session: Session) -> int:
+    return int(session.execute(text("SELECT nextval('enforcement_case_id_seq')")).scalar_one())
+
+
+def next_inspection_id(session: Session) -> int:
+    return int(session.execute(text("SELECT nextval('inspection_id_seq')")).scalar_one())
+
+
+def open_case_of(session: Session, uscc: str, source: str | None = None) -> Case | None:
+    stmt = select(Case).where(Case.uscc == uscc, col(Case.state).in_(OPEN_STATES))
+    if source is not None:
+        stmt = stmt.where(Case.source == source)
+    return session.exec(stmt.order_by(col(Case.id))).first()
+
+
+def pending_proposal(session: Session, case_id: int) -> Proposal | None:
+    """The case's proposal still in play (pending approval, or served as a notice)."""
+    return session.exec(
+        select(Proposal)
+        .where(Proposal.case_id == case_id, col(Proposal.status).in_(("pending", "notified")))
+        .order_by(col(Proposal.id).desc())
+    ).first()
+
+
+def proposal_by_id(session: Session, proposal_id: int) -> Proposal | None:
+    return session.get(Proposal, proposal_id)
+
+
+def proposals_of_case(session: Session, case_id: int) -> list[Proposal]:
+    return list(session.exec(select(Proposal).where(Proposal.case_id == case_id).order_by(col(Proposal.id))))
+
+
+def events_of_case(session: Session, case_id: int) -> list[CaseEvent]:
+    return list(
+        session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id)))
+    )
+
+
+def user_by_username(session: Session, username: str) -> StaffUser | None:
+    return session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+
+
+def due_rectifications(session: Session, as_of: dt.date) -> list[tuple[int, dt.date]]:
+    """Cases in ``rectifying`` whose order's deadline has passed by ``as_of`` (the day after the deadline or
+    later): their ids and deadlines, oldest first."""
+    rows = session.execute(
+        text(
+            "SELECT c.id, d.deadline FROM enforcement_case c JOIN decision d ON d.id = c.decision_id"
+            " WHERE c.state = 'rectifying' AND d.deadline < :as_of ORDER BY d.deadline, c.id"
+        ),
+        {"as_of": as_of},
+    )
+    return [(int(r.id), r.deadline) for r in rows]
+
+
+def open_rule_ids(session: Session, uscc: str) -> set[str]:
+    """The rule IDs of the institution's open findings."""
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT f.rule_id FROM finding f JOIN institution i ON i.id = f.institution_id"
+            " WHERE i.uscc = :u AND f.status = 'open'"
+        ),
+        {"u": uscc},
+    )
+    return {r.rule_id for r in rows}
+
+
+def proposals_of_uscc(session: Session, uscc: str) -> list[Proposal]:
+    return list(session.exec(select(Proposal).where(Proposal.uscc == uscc).order_by(col(Proposal.id))))

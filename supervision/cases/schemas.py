@@ -91,3 +91,127 @@ class ComplaintIn(BaseModel):
     institution_name: Annotated[str, Field(max_length=200)] | None = None
     text: Annotated[str, Field(min_length=10, max_length=3000)]
     contact: Annotated[str, Field(max_length=100)] | None = None
+
+
+CaseSource = Literal["finding", "complaint", "inspection", "risk", "manual"]
+CaseState = Literal[
+    "new",
+    "assigned",
+    "investigating",
+    "proposed",
+    "notified",
+    "decided",
+    "rectifying",
+    "verifying",
+    "closed",
+    "dismissed",
+    "merged",
+]
+STATE_ZH = {
+    "new": "新立案",
+    "assigned": "已分派",
+    "investigating": "调查中",
+    "proposed": "待审核",
+    "notified": "已告知",
+    "decided": "已决定",
+    "rectifying": "整改中",
+    "verifying": "待核查",
+    "closed": "已结案",
+    "dismissed": "不予立案/撤销",
+    "merged": "已合并",
+}
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class CaseOpenIn(BaseModel):
+    """A case opened by hand (or from findings, a complaint or an inspection). Name the institution by its
+    credit code, or an unregistered operator by address (then name the grid)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    source: CaseSource = "manual"
+    uscc: Annotated[str, Field(min_length=18, max_length=18)] | None = None
+    operator_address: Annotated[str, Field(min_length=2, max_length=300)] | None = None
+    grid: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    basis: list[Id] = Field(default_factory=list, max_length=20)
+    summary: Annotated[str, Field(min_length=1, max_length=4000)]
+    finding_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(default_factory=list, max_length=200)
+
+
+class ProposalIn(BaseModel):
+    """A proposed decision (拟处理决定): what the officer asks a second person to approve."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: DecisionKind
+    basis: list[Id] = Field(default_factory=list, max_length=20)
+    summary: Annotated[str, Field(min_length=1, max_length=4000)]
+    reference: Annotated[str, Field(min_length=3, max_length=100)] | None = None
+    deadline: dt.date | None = None
+    until: dt.date | None = None
+    lifts: Annotated[str, Field(max_length=100)] | None = None
+
+
+class ProposalOut(BaseModel):
+    id: int
+    case_id: int
+    uscc: str
+    kind: DecisionKind
+    basis: list[str]
+    summary: str
+    reference: str | None
+    deadline: dt.date | None
+    until: dt.date | None
+    lifts: str | None
+    status: Literal["pending", "returned", "notified", "approved"]
+    proposed_by: str
+    proposed_at: dt.datetime
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    returned_reason: str | None
+    served_on: dt.date | None
+    statement_due: dt.date | None
+    waived_at: dt.datetime | None
+    hearing_requested: bool
+    statement: str | None
+    statement_at: dt.datetime | None
+    answer: str | None
+    decision_id: int | None
+
+
+class CaseEventOut(BaseModel):
+    at: dt.datetime
+    actor: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+    data: dict[str, object] | None
+
+
+class CaseOut(BaseModel):
+    id: int
+    reference: str
+    uscc: str | None
+    institution_name: str | None
+    operator_address: str | None
+    grid: str
+    source: CaseSource
+    state: CaseState
+    basis: list[str]
+    summary: str
+    finding_ids: list[int]
+    assigned_to: str | None
+    opened_by: str
+    opened_at: dt.datetime
+    opened_on: dt.date
+    decide_by: dt.date
+    overdue: bool
+    decision_id: int | None
+    verification: str | None
+    outcome: str | None
+    merged_into: str | None
+    follows: str | None
+    version: int
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None

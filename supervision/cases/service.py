@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,12 +20,13 @@ from rules.uscc import is_well_formed
 from supervision.cases import queries
 from supervision.cases.models import Complaint, Decision
 from supervision.cases.schemas import ComplaintIn, DecisionIn, DecisionOut
-from supervision.core import audit
+from supervision.core import audit, rulebook
 from supervision.core.clock import business_date
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem, problems_from_pydantic
 from supervision.lists.catalogue import known_ids
 from supervision.registry import queries as registry_queries
 from supervision.registry import service as registry
+from supervision.settings import get_settings
 
 LICENCE_EFFECT = {"suspend_licence": "suspended", "revoke_licence": "revoked"}
 _REFERENCE_FORBIDDEN = (",", ";")
@@ -39,10 +41,22 @@ def parse_decision(raw: Any) -> DecisionIn:
         raise Invalid("the decision is not valid", problems_from_pydantic(exc.errors())) from None
 
 
-def record_decision(
-    session: Session, data: DecisionIn, *, actor: str, officer: str, now: dt.datetime
-) -> DecisionOut:
-    """Check and store one decision; apply its effect on the licence. Flushes; the caller commits."""
+@dataclass(frozen=True)
+class CheckedDecision:
+    """A decision that passed every check, with what storing it needs."""
+
+    data: DecisionIn
+    uscc: str
+    doc: dict[str, Any]
+    decided_on: dt.date
+    effective_from: dt.date
+    lifted: dict[str, Any] | None
+    licence_change: str | None
+
+
+def check_decision(session: Session, data: DecisionIn, *, now: dt.datetime) -> CheckedDecision:
+    """Check a decision whole against the registry and the decisions on record, as of ``now``; raises
+    :class:`Invalid` listing every problem. Used when a decision is proposed and again when it is stored."""
     today = business_date(now)
     problems: list[Problem] = []
     decided_on = data.decided_on or today
@@ -132,6 +146,30 @@ def record_decision(
         raise Conflict(
             f"a decision with reference {data.reference} is already recorded", "duplicate_reference"
         )
+    return CheckedDecision(data, uscc, doc, decided_on, effective_from, lifted, licence_change)
+
+
+def record_decision(
+    session: Session,
+    data: DecisionIn,
+    *,
+    actor: str,
+    officer: str,
+    now: dt.datetime,
+    approved_by: str | None = None,
+    case_id: int | None = None,
+) -> DecisionOut:
+    """Check and store one decision; apply its effect on the licence. Flushes; the caller commits.
+
+    Only the case workflow calls this for a person's decision, once a second person approved it
+    (:mod:`supervision.cases.casework`); the demo loader and tests call it directly."""
+    checked = check_decision(session, data, now=now)
+    uscc, doc, lifted = checked.uscc, checked.doc, checked.lifted
+    decided_on, effective_from, licence_change = (
+        checked.decided_on,
+        checked.effective_from,
+        checked.licence_change,
+    )
 
     new_id = queries.next_decision_id(session)
     reference = data.reference or f"穗天教监〔{decided_on.year}〕{new_id}号"
@@ -152,6 +190,8 @@ def record_decision(
             officer=(data.officer or officer).strip(),
             recorded_by=actor,
             recorded_at=now,
+            approved_by=approved_by,
+            case_id=case_id,
         )
     )
     session.flush()
@@ -209,17 +249,30 @@ def parse_complaint(raw: dict[str, Any]) -> ComplaintIn:
     return data
 
 
-def file_complaint(session: Session, data: ComplaintIn, *, now: dt.datetime) -> str:
-    """Store a complaint and return its reference number (举报编号)."""
+TRIAGE_DAYS = 3
+"""``case.triage_days``: a complaint is triaged within 3 working days of receipt (enforcement.md)."""
+
+
+def file_complaint(
+    session: Session, data: ComplaintIn, *, now: dt.datetime, jurisdiction: str | None = None
+) -> str:
+    """Store a complaint and return its reference number (举报编号). Its triage deadline is counted in
+    working days of the jurisdiction's calendar; a complaint naming a registered institution takes its
+    grid (the inbox of that grid's officers)."""
+    jurisdiction = jurisdiction or get_settings().jurisdiction
+    received_on = business_date(now)
     day = business_date(now).strftime("%Y%m%d")
     while True:
         reference = f"JB{day}-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
         if queries.complaint(session, reference) is None:
             break
     name = data.institution_name
-    if data.uscc and not name:
+    grid: str | None = None
+    if data.uscc:
         doc = registry_queries.document(session, data.uscc)
-        name = doc["name"] if doc else None
+        if doc is not None:
+            name = name or doc["name"]
+            grid = doc["grid"]
     session.add(
         Complaint(
             reference=reference,
@@ -228,6 +281,10 @@ def file_complaint(session: Session, data: ComplaintIn, *, now: dt.datetime) -> 
             text=data.text,
             contact=data.contact,
             created_at=now,
+            received_on=received_on,
+            triage_due=rulebook.add_working_days(jurisdiction, received_on, TRIAGE_DAYS),
+            grid=grid,
+            status="new",
         )
     )
     session.flush()

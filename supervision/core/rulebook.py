@@ -28,3 +28,24 @@ def context(jurisdiction: str, as_of: dt.date) -> Context:
 def grids(jurisdiction: str) -> tuple[str, ...]:
     """The supervision grids (网格) of the jurisdiction, as configured in ``jurisdictions.yaml``."""
     return engine(jurisdiction).jurisdiction.grids
+
+
+def is_working_day(jurisdiction: str, day: dt.date) -> bool:
+    """A working day (工作日) by the State Council's holiday notices in the calendar data: not a statutory
+    holiday, and not a Saturday or Sunday unless it is a make-up working day (调休上班). For a year whose
+    notice is not loaded, Monday to Friday."""
+    calendar = engine(jurisdiction).calendar
+    if day in calendar.holidays:
+        return False
+    return day.isoweekday() < 6 or day in calendar.makeup_workdays
+
+
+def add_working_days(jurisdiction: str, start: dt.date, days: int) -> dt.date:
+    """The date ``days`` working days after ``start`` (a deadline counted in working days, start excluded)."""
+    day = start
+    left = days
+    while left > 0:
+        day += dt.timedelta(days=1)
+        if is_working_day(jurisdiction, day):
+            left -= 1
+    return day
