@@ -23,10 +23,10 @@ from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict
 from supervision.db import make_engine, migrate
+from supervision.demo import registry as demo
 from supervision.escrow import keys
 from supervision.escrow import service as escrow
 from supervision.escrow.validation import parse_json
-from supervision.registry import demo
 from supervision.registry import queries as registry_queries
 from supervision.registry import service as registry
 from supervision.settings import ROOT

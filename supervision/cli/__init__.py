@@ -84,7 +84,7 @@ def demo_data(
 ) -> None:
     """Generate a realistic Tianhe registry, deterministic by seed; load it (or write it with --out)."""
     from supervision.db import get_engine
-    from supervision.registry import demo
+    from supervision.demo import registry as demo
     from supervision.registry.io import Record, import_records
 
     if out is not None:
@@ -229,9 +229,9 @@ def _clock() -> Clock:
 
 
 def _demo_decisions_and_lists(engine) -> None:  # type: ignore[no-untyped-def]
-    from supervision.cases.demo import record_demo_decisions
     from supervision.compliance import service as compliance
     from supervision.db import session_scope
+    from supervision.demo.decisions import record_demo_decisions
     from supervision.lists import service as lists
 
     now = _clock().now()
