@@ -23,6 +23,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from rules.uscc import check_character
@@ -51,6 +52,20 @@ def database_url(worker_id: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def fresh_url(database_url: str) -> Iterator[str]:
+    """A separate database, migrated, for tests whose processes commit (dropped afterwards)."""
+    with scratch_database(database_url, f"{make_url(database_url).database}_x{os.getpid()}") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fresh_engine(fresh_url: str) -> Iterator[Engine]:
+    eng = make_engine(fresh_url)
     yield eng
     eng.dispose()
 

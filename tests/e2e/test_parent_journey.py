@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from tests.conftest import LiveServer, example_document
-from tests.lists.conftest import next_as_of
+from tests.lists.helpers import next_as_of
 
 pytestmark = pytest.mark.e2e
 

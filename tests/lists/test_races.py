@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from supervision.lists import service as lists
 from supervision.settings import ROOT
-from tests.lists.conftest import NOW, add_institution, recompute
+from tests.lists.helpers import NOW, add_institution, recompute
 
 DAY = dt.date(2027, 3, 1)
 

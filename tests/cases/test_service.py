@@ -13,7 +13,7 @@ from supervision.cases import service as cases
 from supervision.core.errors import Conflict, Invalid
 from supervision.registry import service as registry
 from tests.conftest import new_uscc
-from tests.lists.conftest import NOW, add_institution, decide
+from tests.lists.helpers import NOW, add_institution, decide
 
 
 def test_every_problem_is_listed_at_once(session: Session) -> None:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from supervision.lists import queries
 from supervision.lists import service as lists
-from tests.lists.conftest import NOW, add_institution, decide, next_as_of, open_finding, recompute
+from tests.lists.helpers import NOW, add_institution, decide, next_as_of, open_finding, recompute
 
 
 def publish(session: Session, as_of: dt.date, **kw: Any) -> dict[str, lists.Outcome]:

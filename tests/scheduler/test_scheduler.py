@@ -24,7 +24,7 @@ from scheduler.jobs import JobSpec, as_of, job_table, publish_lists
 from scheduler.runner import last_fire
 from supervision.core.clock import SHANGHAI
 from supervision.settings import ROOT, Settings
-from tests.lists.conftest import add_institution
+from tests.lists.helpers import add_institution
 from tests.lists.test_races import check_chains, editions
 
 CST = dt.timezone(dt.timedelta(hours=8))
