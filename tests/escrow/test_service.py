@@ -26,8 +26,8 @@ from supervision.escrow import keys, ledger, queries, reconcile, service
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.validation import parse_json
 from supervision.registry import queries as registry_queries
-from tests.conftest import TODAY
-from tests.escrow.helpers import idem, line, register, statement
+from tests.conftest import TODAY, save_institution
+from tests.escrow.helpers import idem, line, statement
 
 NOW = FixedClock.on(TODAY).now()
 RAW_STATEMENT = """
@@ -39,7 +39,7 @@ VALUES (:i, :p, 'bank_custody', 0, :r, 0, 0, :c, 0, 0, 'json', '', now(), now(),
 
 
 def holder_for(session: Session, **changes: Any) -> KeyHolder:
-    doc = register(session, NOW, **changes)
+    doc = save_institution(session, now=NOW, **changes)
     key, _ = keys.issue(session, uscc=doc["uscc"], now=NOW, actor="test")
     return keys.holder_for_key(session, key, NOW)
 
@@ -332,7 +332,7 @@ def test_a_second_original_for_a_period_is_refused_by_the_database_too(session: 
 
 
 def test_acceptance_and_keys_are_audited_without_secrets(session: Session) -> None:
-    doc = register(session, NOW)
+    doc = save_institution(session, now=NOW)
     key, row = keys.issue(session, uscc=doc["uscc"], now=NOW, actor="staff:someone", days=30)
     h = keys.holder_for_key(session, key, NOW)
     answer = submit(session, h, statement("2026-10", 0))
@@ -356,7 +356,7 @@ def test_acceptance_and_keys_are_audited_without_secrets(session: Session) -> No
 
 
 def test_keys_expire_and_revoke_and_wrong_secrets_are_refused(session: Session) -> None:
-    doc = register(session, NOW)
+    doc = save_institution(session, now=NOW)
     key, row = keys.issue(session, uscc=doc["uscc"], now=NOW, actor="test", days=1)
     assert keys.holder_for_key(session, key, NOW).uscc == doc["uscc"]
     for bad in (key[:-1] + ("A" if key[-1] != "A" else "B"), "sk_nothing", "", key.replace("sk_", "pk_")):

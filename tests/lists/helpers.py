@@ -1,4 +1,4 @@
-"""Builders for list tests: institutions, decisions, the next free list date, open findings."""
+"""Builders for list tests: decisions, the next free list date, open findings."""
 
 from __future__ import annotations
 
@@ -12,17 +12,9 @@ from sqlmodel import Session
 
 from supervision.cases import service as cases
 from supervision.cases.schemas import DecisionIn, DecisionOut
-from supervision.registry import service as registry
-from tests.conftest import TODAY, example_document
+from tests.conftest import TODAY
 
 NOW = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
-
-
-def add_institution(session: Session, **changes: Any) -> dict[str, Any]:
-    """Register an institution (the example document with a fresh credit code) and return its document."""
-    doc = example_document(**changes)
-    registry.save_documents(session, [registry.validate(doc)], actor="test", now=NOW)
-    return doc
 
 
 def decide(session: Session, uscc: str, kind: str, now: dt.datetime = NOW, **fields: Any) -> DecisionOut:

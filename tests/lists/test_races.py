@@ -17,14 +17,15 @@ from sqlmodel import Session
 
 from supervision.lists import service as lists
 from supervision.settings import ROOT
-from tests.lists.helpers import NOW, add_institution, recompute
+from tests.conftest import save_institution
+from tests.lists.helpers import NOW, recompute
 
 DAY = dt.date(2027, 3, 1)
 
 
 def seed(engine: Engine, n: int = 3) -> list[str]:
     with Session(engine) as s:
-        usccs = [add_institution(s)["uscc"] for _ in range(n)]
+        usccs = [save_institution(s)["uscc"] for _ in range(n)]
         s.commit()
     return usccs
 

@@ -24,7 +24,7 @@ from scheduler.jobs import JobSpec, as_of, job_table, publish_lists
 from scheduler.runner import last_fire
 from supervision.core.clock import SHANGHAI
 from supervision.settings import ROOT, Settings
-from tests.lists.helpers import add_institution
+from tests.conftest import save_institution
 from tests.lists.test_races import check_chains, editions
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -115,7 +115,7 @@ def runs(engine: Engine, job: str) -> list[Any]:
 def seeded(fresh_engine: Engine) -> Engine:
     with Session(fresh_engine) as s:
         for _ in range(4):
-            add_institution(s)
+            save_institution(s)
         s.commit()
     return fresh_engine
 
