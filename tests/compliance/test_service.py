@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from supervision.compliance import queries as compliance_queries
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Invalid
@@ -154,7 +155,7 @@ def test_statements_in_force_count(session: Session, clock: FixedClock) -> None:
     assert compliance.reevaluate_institution(session, iid, AS_OF, now=now) == []
     # An amendment that leaves the bank short of the liability: the amendment is what counts now.
     amendment = submit(_statement("2026-10", liability=1_200_000, amends=original))
-    statements = compliance.queries.statements_for(session, [iid])[iid]
+    statements = compliance_queries.statements_for(session, [iid])[iid]
     assert [(s["id"], s["period"], s["amends"], s["unearned_liability_fen"]) for s in statements] == [
         (amendment, "2026-10", original, 1_200_000)
     ]

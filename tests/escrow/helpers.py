@@ -18,7 +18,7 @@ _refs = itertools.count(1)
 NOW = FixedClock.on(TODAY).now()
 
 
-def line(date: str, type_: str, amount: int, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+def line(date: str, type_: str, amount: int | str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
     prefix = {"receipt": "R", "release": "X", "refund": "F"}.get(type_, "Z")
     out = {"date": date, "type": type_, "amount_fen": amount, "ref": ref or f"{prefix}-{next(_refs):06d}"}
     out.update(extra)

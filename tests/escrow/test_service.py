@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from rules.engine import Engine
-from supervision.compliance import evaluation as compliance_ev
 from supervision.compliance import queries as compliance_queries
 from supervision.compliance import service as compliance
 from supervision.core import rulebook
@@ -429,7 +428,7 @@ def test_the_acceptance_evaluates_the_lines_it_holds_exactly_as_read_back(
             ("opened", "refreshed", "resolved"), 0
         )
         doc_now = registry_queries.documents_by_id(session, [h.institution_id])[h.institution_id]
-        whole = compliance_ev.context("440106", TODAY).evaluate(doc_now, list(submitted.values()))
+        whole = rulebook.context("440106", TODAY).evaluate(doc_now, list(submitted.values()))
         assert {(f.rule_id, f.subject, json.dumps(f.trace, sort_keys=True)) for f in whole.findings} == {
             (f["rule_id"], f["subject"], json.dumps(f["trace"], sort_keys=True)) for f in after
         }

@@ -32,9 +32,10 @@ def seed(engine: Engine, n: int = 3) -> list[str]:
 
 def editions(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
-        return conn.execute(
+        rows = conn.execute(
             text("SELECT kind, seq, as_of, status, sha256, prev_sha256 FROM list_edition ORDER BY kind, seq")
         ).all()
+        return list(rows)
 
 
 def check_chains(engine: Engine) -> None:

@@ -24,7 +24,8 @@ def publish(session: Session, as_of: dt.date, **kw: Any) -> dict[str, lists.Outc
 
 def served(session: Session, kind: str, seq: int) -> dict[str, Any]:
     ed = lists.edition(session, kind, seq)
-    return json.loads(lists.document_bytes(session, ed))
+    out: dict[str, Any] = json.loads(lists.document_bytes(session, ed))
+    return out
 
 
 def entry(session: Session, kind: str, seq: int, uscc: str) -> dict[str, Any] | None:
