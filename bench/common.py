@@ -28,7 +28,7 @@ def scratch_database(name: str) -> AbstractContextManager[str]:
 
 def registry_file(count: int, seed: int = 2026) -> Path:
     """The demo registry of ``count`` institutions as JSON lines, generated once and cached."""
-    from supervision.registry import demo
+    from supervision.demo import registry as demo
 
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / f"registry-{count}-{seed}.jsonl"

@@ -4,7 +4,7 @@
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``); nothing is installed by this script.
 
-A scratch database gets the demo registry of ``--count`` institutions (``supervision.registry.demo``,
+A scratch database gets the demo registry of ``--count`` institutions (``supervision.demo.registry``,
 imported through ``registry.io.import_records``), the demo decisions, and one published edition of each list.
 A real server (``supervision serve --workers N``, as production runs it) answers on loopback; ``wrk``
 requests, in turn and in the same run:
@@ -42,9 +42,9 @@ import httpx
 from sqlalchemy import text
 
 from bench.common import registry_file, scratch_database
-from supervision.cases.demo import record_demo_decisions
 from supervision.core.clock import FixedClock
 from supervision.db import make_engine, session_scope
+from supervision.demo.decisions import record_demo_decisions
 from supervision.lists import service as lists
 from supervision.registry.io import import_records, read_source
 from supervision.settings import ROOT

@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from rules.uscc import check_character
@@ -51,6 +52,20 @@ def database_url(worker_id: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def fresh_url(database_url: str) -> Iterator[str]:
+    """A separate database, migrated, for tests whose processes commit (dropped afterwards)."""
+    with scratch_database(database_url, f"{make_url(database_url).database}_x{os.getpid()}") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fresh_engine(fresh_url: str) -> Iterator[Engine]:
+    eng = make_engine(fresh_url)
     yield eng
     eng.dispose()
 
@@ -165,3 +180,26 @@ def example_document(**changes: Any) -> dict[str, Any]:
     doc["licence"]["number"] = f"教民1440106{_rng.randrange(10**9):09d}号"
     doc.update(copy.deepcopy(changes))
     return doc
+
+
+def save_institution(
+    session: Session, doc: dict[str, Any] | None = None, *, now: dt.datetime | None = None, **changes: Any
+) -> dict[str, Any]:
+    """Save an institution through the registry service, as the API and imports do, and flush: ``doc``, or
+    else the example document with ``changes``. Saving a changed document again updates it. Returns the
+    document saved (its row id: :func:`institution_id`)."""
+    from supervision.registry import service as registry
+
+    if doc is None:
+        doc = example_document(**changes)
+    elif changes:
+        raise TypeError("give a document or changes to the example document, not both")
+    registry.save_documents(
+        session, [registry.validate(doc)], actor="test", now=now or FixedClock.on(TODAY).now()
+    )
+    return doc
+
+
+def institution_id(session: Session, uscc: str) -> int:
+    """The row id of a saved institution."""
+    return int(session.execute(text("SELECT id FROM institution WHERE uscc = :u"), {"u": uscc}).scalar_one())

@@ -7,7 +7,7 @@ valid. One that does not is validated again by the pydantic schema, which lists 
 path (msgspec stops at the first) and has the last word, so this check may be stricter than the schema but
 never more lenient: where the two could differ it is written to refuse (patterns end in ``\\Z``, not
 ``$``, which in Python also matches before a final newline; digits are ``[0-9]``, not ``\\d``).
-``tests/unit/test_fastcheck.py`` holds the two to that: every document this check accepts, among thousands
+``tests/registry/test_fastcheck.py`` holds the two to that: every document this check accepts, among thousands
 of generated and mutated ones, the schema accepts too.
 """
 

@@ -87,7 +87,9 @@ def investigating(session: Session, people: dict[str, Actor]) -> Case:
     return case
 
 
-def test_a_warning_is_proposed_by_one_and_approved_by_another(session: Session, people: dict[str, Actor]):
+def test_a_warning_is_proposed_by_one_and_approved_by_another(
+    session: Session, people: dict[str, Actor]
+) -> None:
     case = investigating(session, people)
     casework.propose(
         session,
@@ -131,7 +133,7 @@ def test_a_warning_is_proposed_by_one_and_approved_by_another(session: Session, 
 
 def test_a_blacklisting_needs_a_supervisor_a_notice_and_the_end_of_the_statement_period(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     case = investigating(session, people)
     casework.propose(
         session,
@@ -165,7 +167,9 @@ def test_a_blacklisting_needs_a_supervisor_a_notice_and_the_end_of_the_statement
     assert queries.search(session, uscc=case.uscc, kind="blacklist", limit=10, offset=0)[0] == 1
 
 
-def test_a_rectification_is_followed_up_and_its_lift_proposed(session: Session, people: dict[str, Actor]):
+def test_a_rectification_is_followed_up_and_its_lift_proposed(
+    session: Session, people: dict[str, Actor]
+) -> None:
     case = investigating(session, people)
     deadline = TODAY + dt.timedelta(days=7)
     casework.propose(
@@ -199,7 +203,9 @@ def test_a_rectification_is_followed_up_and_its_lift_proposed(session: Session, 
     assert lift.status == "approved" and lift.decision_id is not None
 
 
-def test_two_officers_at_once_one_succeeds_one_gets_a_conflict(session: Session, people: dict[str, Actor]):
+def test_two_officers_at_once_one_succeeds_one_gets_a_conflict(
+    session: Session, people: dict[str, Actor]
+) -> None:
     case = opened(session, people["officer"], institution(session))
     seen = case.version
     casework.start(session, case.reference, people["officer"], version=seen, now=NOW)
@@ -207,7 +213,7 @@ def test_two_officers_at_once_one_succeeds_one_gets_a_conflict(session: Session,
         casework.start(session, case.reference, people["officer2"], version=seen, now=NOW)
 
 
-def test_officers_act_only_in_their_grids(session: Session, people: dict[str, Actor]):
+def test_officers_act_only_in_their_grids(session: Session, people: dict[str, Actor]) -> None:
     uscc = institution(session)
     with pytest.raises(Forbidden, match="grid"):
         opened(session, people["outsider"], uscc)
@@ -219,7 +225,9 @@ def test_officers_act_only_in_their_grids(session: Session, people: dict[str, Ac
 
 
 @pytest.mark.parametrize("frm", CASE_STATES)
-def test_every_move_the_table_does_not_allow_is_refused(session: Session, people: dict[str, Actor], frm: str):
+def test_every_move_the_table_does_not_allow_is_refused(
+    session: Session, people: dict[str, Actor], frm: str
+) -> None:
     case = opened(session, people["officer"], institution(session))
     session.execute(text("UPDATE enforcement_case SET state = :s WHERE id = :i"), {"s": frm, "i": case.id})
     session.refresh(case)
@@ -234,7 +242,7 @@ def test_every_move_the_table_does_not_allow_is_refused(session: Session, people
 @pytest.mark.parametrize(("frm", "to"), sorted(TRANSITIONS))
 def test_every_allowed_move_is_made_by_whom_the_table_says(
     session: Session, people: dict[str, Actor], frm: str, to: str
-):
+) -> None:
     case = opened(session, people["officer"], institution(session))
     session.execute(text("UPDATE enforcement_case SET state = :s WHERE id = :i"), {"s": frm, "i": case.id})
     session.refresh(case)
@@ -248,7 +256,7 @@ def test_every_allowed_move_is_made_by_whom_the_table_says(
     assert case.state == to
 
 
-def test_case_events_are_append_only(engine: Engine, session: Session, people: dict[str, Actor]):
+def test_case_events_are_append_only(engine: Engine, session: Session, people: dict[str, Actor]) -> None:
     case = opened(session, people["officer"], institution(session))
     session.flush()
     with pytest.raises(Exception, match="append-only"), session.begin_nested():

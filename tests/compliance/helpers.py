@@ -1,4 +1,4 @@
-"""Builders for compliance tests: institutions stored through the registry service, findings read back."""
+"""Builders for compliance tests: expired institutions, findings read back."""
 
 from __future__ import annotations
 
@@ -8,16 +8,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from supervision.registry import service as registry
 from tests.conftest import TODAY, example_document
 
 AS_OF = TODAY
-
-
-def store(session: Session, doc: dict[str, Any], now: dt.datetime) -> int:
-    """Save a document through the registry service (as the API and imports do); its institution id."""
-    res = registry.save_documents(session, [registry.validate(doc)], actor="test", now=now)
-    return res.ids[doc["uscc"]]
 
 
 def expired(**changes: Any) -> dict[str, Any]:

@@ -18,16 +18,15 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from supervision.compliance import evaluation as ev
-from supervision.compliance import facts, queries, runs
+from supervision.compliance import evaluation, facts, queries, runs
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict
 from supervision.db import make_engine, migrate
+from supervision.demo import registry as demo
 from supervision.escrow import keys
 from supervision.escrow import service as escrow
 from supervision.escrow.validation import parse_json
-from supervision.registry import demo
 from supervision.registry import queries as registry_queries
 from supervision.registry import service as registry
 from supervision.settings import ROOT
@@ -65,7 +64,7 @@ def _open(engine: Engine) -> set[tuple[int, str, str, str]]:
         rows = conn.execute(
             text("SELECT institution_id, rule_id, subject, digest FROM finding WHERE status = 'open'")
         )
-        return {tuple(r) for r in rows}  # type: ignore[misc]
+        return {tuple(r) for r in rows}
 
 
 def test_range_facts_equal_the_one_institution_facts(scratch: tuple[str, Engine]) -> None:
@@ -95,8 +94,9 @@ def test_range_facts_equal_the_one_institution_facts(scratch: tuple[str, Engine]
         expected = registry_queries.documents_by_id(s, ids)
         expected_statements = queries.statements_for(s, ids)
         raw = s.connection().connection.driver_connection
+        assert raw is not None
         got, got_statements = {}, {}
-        for lo, hi, _ in ev.ranges(ids, 97):
+        for lo, hi, _ in evaluation.ranges(ids, 97):
             for iid, doc, statements in facts.read_range(raw, lo, hi):
                 got[iid] = doc
                 got_statements[iid] = statements
@@ -144,7 +144,7 @@ def _open_in(s: Session) -> set[tuple[int, str, str, str]]:
     rows = s.execute(
         text("SELECT institution_id, rule_id, subject, digest FROM finding WHERE status = 'open'")
     )
-    return {tuple(r) for r in rows}  # type: ignore[misc]
+    return {tuple(r) for r in rows}
 
 
 def test_a_reevaluation_during_a_full_run_is_not_overwritten(scratch: tuple[str, Engine]) -> None:

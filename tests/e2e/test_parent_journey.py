@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,35 +15,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from tests.conftest import LiveServer, example_document
-from tests.lists.conftest import next_as_of
+from tests.lists.helpers import next_as_of
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 WIDTHS = {"phone": 360, "desktop": 1280}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("the system chromium is not installed (the CI script installs the Debian package)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import datetime as dt
 import itertools
 import uuid
 from typing import Any
@@ -13,14 +12,13 @@ from sqlmodel import Session
 
 from supervision.core.clock import FixedClock
 from supervision.escrow import keys
-from supervision.registry import service as registry
-from tests.conftest import TODAY, example_document
+from tests.conftest import TODAY, save_institution
 
 _refs = itertools.count(1)
 NOW = FixedClock.on(TODAY).now()
 
 
-def line(date: str, type_: str, amount: int, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+def line(date: str, type_: str, amount: int | str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
     prefix = {"receipt": "R", "release": "X", "refund": "F"}.get(type_, "Z")
     out = {"date": date, "type": type_, "amount_fen": amount, "ref": ref or f"{prefix}-{next(_refs):06d}"}
     out.update(extra)
@@ -97,18 +95,11 @@ def last_day(period: str) -> str:
     return f"{period}-{calendar.monthrange(year, month)[1]:02d}"
 
 
-def register(session: Session, now: dt.datetime | None = None, **changes: Any) -> dict[str, Any]:
-    """Register a fresh institution (the formats example document) in ``session``; flushes."""
-    doc = example_document(**changes)
-    registry.save_one(session, doc, actor="test", now=now or FixedClock.on(TODAY).now(), mode="create")
-    return doc
-
-
 def institution_with_key(engine: Engine, **changes: Any) -> tuple[dict[str, Any], str]:
     """A committed institution and a key for it (for tests over HTTP)."""
     now = FixedClock.on(TODAY).now()
     with Session(engine) as s:
-        doc = register(s, now, **changes)
+        doc = save_institution(s, now=now, **changes)
         key, _ = keys.issue(s, uscc=doc["uscc"], now=now, actor="test")
         s.commit()
     return doc, key

@@ -97,7 +97,7 @@ def backend_gone(engine: Engine) -> bool:
             text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a AND state <> 'idle'"),
             {"a": APP_NAME},
         ).scalar_one()
-    return n == 0
+    return bool(n == 0)
 
 
 NOTHING = dict.fromkeys(("statements", "lines", "transactions", "entries", "idempotency"), 0)

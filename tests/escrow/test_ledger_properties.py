@@ -16,8 +16,8 @@ from sqlmodel import Session
 from supervision.core.errors import Conflict
 from supervision.escrow import keys, ledger, queries, service
 from supervision.escrow.validation import parse_json
-from tests.conftest import TODAY
-from tests.escrow.helpers import NOW, idem, last_day, line, register, statement
+from tests.conftest import TODAY, save_institution
+from tests.escrow.helpers import NOW, idem, last_day, line, statement
 
 PERIODS = ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
 
@@ -103,7 +103,7 @@ def test_any_sequence_of_statements_and_corrections_keeps_the_ledger_exact(
     engine: Engine, steps: list[dict[str, Any]]
 ) -> None:
     with Session(engine) as session:
-        doc = register(session, NOW)
+        doc = save_institution(session, now=NOW)
         key, _ = keys.issue(session, uscc=doc["uscc"], now=NOW, actor="test")
         session.commit()
     for n, s in enumerate(steps):

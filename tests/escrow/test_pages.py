@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -16,7 +17,7 @@ from tests.escrow.test_isolation import portal_sign_in
 NewInstitution = Callable[..., Institution]
 
 
-def upload(client: httpx.Client, csrf: str, doc: dict, **extra: str) -> httpx.Response:
+def upload(client: httpx.Client, csrf: str, doc: dict[str, Any], **extra: str) -> httpx.Response:
     return client.post(
         "/portal/statements",
         data={**summary_form(doc), "csrf": csrf, "idempotency_key": extra.pop("key", idem()), **extra},

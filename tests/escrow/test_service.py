@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from rules.engine import Engine
-from supervision.compliance import evaluation as compliance_ev
 from supervision.compliance import queries as compliance_queries
 from supervision.compliance import service as compliance
 from supervision.core import rulebook
@@ -26,8 +25,8 @@ from supervision.escrow import keys, ledger, queries, reconcile, service
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.validation import parse_json
 from supervision.registry import queries as registry_queries
-from tests.conftest import TODAY
-from tests.escrow.helpers import idem, line, register, statement
+from tests.conftest import TODAY, save_institution
+from tests.escrow.helpers import idem, line, statement
 
 NOW = FixedClock.on(TODAY).now()
 RAW_STATEMENT = """
@@ -39,7 +38,7 @@ VALUES (:i, :p, 'bank_custody', 0, :r, 0, 0, :c, 0, 0, 'json', '', now(), now(),
 
 
 def holder_for(session: Session, **changes: Any) -> KeyHolder:
-    doc = register(session, NOW, **changes)
+    doc = save_institution(session, now=NOW, **changes)
     key, _ = keys.issue(session, uscc=doc["uscc"], now=NOW, actor="test")
     return keys.holder_for_key(session, key, NOW)
 
@@ -332,7 +331,7 @@ def test_a_second_original_for_a_period_is_refused_by_the_database_too(session: 
 
 
 def test_acceptance_and_keys_are_audited_without_secrets(session: Session) -> None:
-    doc = register(session, NOW)
+    doc = save_institution(session, now=NOW)
     key, row = keys.issue(session, uscc=doc["uscc"], now=NOW, actor="staff:someone", days=30)
     h = keys.holder_for_key(session, key, NOW)
     answer = submit(session, h, statement("2026-10", 0))
@@ -356,7 +355,7 @@ def test_acceptance_and_keys_are_audited_without_secrets(session: Session) -> No
 
 
 def test_keys_expire_and_revoke_and_wrong_secrets_are_refused(session: Session) -> None:
-    doc = register(session, NOW)
+    doc = save_institution(session, now=NOW)
     key, row = keys.issue(session, uscc=doc["uscc"], now=NOW, actor="test", days=1)
     assert keys.holder_for_key(session, key, NOW).uscc == doc["uscc"]
     for bad in (key[:-1] + ("A" if key[-1] != "A" else "B"), "sk_nothing", "", key.replace("sk_", "pk_")):
@@ -429,7 +428,7 @@ def test_the_acceptance_evaluates_the_lines_it_holds_exactly_as_read_back(
             ("opened", "refreshed", "resolved"), 0
         )
         doc_now = registry_queries.documents_by_id(session, [h.institution_id])[h.institution_id]
-        whole = compliance_ev.context("440106", TODAY).evaluate(doc_now, list(submitted.values()))
+        whole = rulebook.context("440106", TODAY).evaluate(doc_now, list(submitted.values()))
         assert {(f.rule_id, f.subject, json.dumps(f.trace, sort_keys=True)) for f in whole.findings} == {
             (f["rule_id"], f["subject"], json.dumps(f["trace"], sort_keys=True)) for f in after
         }

@@ -17,23 +17,25 @@ from sqlmodel import Session
 
 from supervision.lists import service as lists
 from supervision.settings import ROOT
-from tests.lists.conftest import NOW, add_institution, recompute
+from tests.conftest import save_institution
+from tests.lists.helpers import NOW, recompute
 
 DAY = dt.date(2027, 3, 1)
 
 
 def seed(engine: Engine, n: int = 3) -> list[str]:
     with Session(engine) as s:
-        usccs = [add_institution(s)["uscc"] for _ in range(n)]
+        usccs = [save_institution(s)["uscc"] for _ in range(n)]
         s.commit()
     return usccs
 
 
 def editions(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
-        return conn.execute(
+        rows = conn.execute(
             text("SELECT kind, seq, as_of, status, sha256, prev_sha256 FROM list_edition ORDER BY kind, seq")
         ).all()
+        return list(rows)
 
 
 def check_chains(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from rules import all_rules
 from supervision.core import rulebook
 from tests.conftest import LiveServer, example_document
-from tests.lists.conftest import next_as_of, recompute
+from tests.lists.helpers import next_as_of, recompute
 
 _addresses = itertools.count(20)
 

@@ -12,12 +12,12 @@ from sqlmodel import Session
 from supervision.cases import service as cases
 from supervision.core.errors import Conflict, Invalid
 from supervision.registry import service as registry
-from tests.conftest import new_uscc
-from tests.lists.conftest import NOW, add_institution, decide
+from tests.conftest import new_uscc, save_institution
+from tests.lists.helpers import NOW, decide
 
 
 def test_every_problem_is_listed_at_once(session: Session) -> None:
-    doc = add_institution(session)
+    doc = save_institution(session)
     with pytest.raises(Invalid) as err:
         cases.record_decision(
             session,
@@ -56,14 +56,14 @@ def test_unregistered_institution_is_a_problem(session: Session) -> None:
 
 
 def test_rectification_order_needs_a_deadline(session: Session) -> None:
-    doc = add_institution(session)
+    doc = save_institution(session)
     with pytest.raises(Invalid) as err:
         decide(session, doc["uscc"], "rectification_order", deadline=None)
     assert [p.loc for p in err.value.problems] == ["deadline"]
 
 
 def test_decisions_are_immutable_in_the_database(session: Session) -> None:
-    doc = add_institution(session)
+    doc = save_institution(session)
     d = decide(session, doc["uscc"], "warning")
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
         session.execute(text("UPDATE decision SET summary = 'changed' WHERE id = :i"), {"i": d.id})
@@ -73,7 +73,7 @@ def test_decisions_are_immutable_in_the_database(session: Session) -> None:
 
 
 def test_reference_is_unique_and_generated_when_omitted(session: Session) -> None:
-    doc = add_institution(session)
+    doc = save_institution(session)
     first = decide(session, doc["uscc"], "warning", reference="穗天教监〔2026〕T1号")
     assert first.reference == "穗天教监〔2026〕T1号"
     with pytest.raises(Conflict):
@@ -83,7 +83,7 @@ def test_reference_is_unique_and_generated_when_omitted(session: Session) -> Non
 
 
 def test_suspension_and_its_lift_move_the_licence_and_write_audit(session: Session) -> None:
-    doc = add_institution(session)
+    doc = save_institution(session)
     suspend = decide(session, doc["uscc"], "suspend_licence", basis=["CONDUCT-REFUND"])
     assert registry.get(session, doc["uscc"])["licence"]["status"] == "suspended"
     with pytest.raises(Invalid, match="not valid"):
@@ -100,7 +100,7 @@ def test_suspension_and_its_lift_move_the_licence_and_write_audit(session: Sessi
 
 
 def test_revocation_then_lift_restores(session: Session) -> None:
-    doc = add_institution(session)
+    doc = save_institution(session)
     revoke = decide(session, doc["uscc"], "revoke_licence")
     assert registry.get(session, doc["uscc"])["licence"]["status"] == "revoked"
     decide(session, doc["uscc"], "lift", lifts=revoke.reference)
@@ -108,7 +108,7 @@ def test_revocation_then_lift_restores(session: Session) -> None:
 
 
 def test_lift_rules(session: Session) -> None:
-    doc, other = add_institution(session), add_institution(session)
+    doc, other = save_institution(session), save_institution(session)
     order = decide(session, doc["uscc"], "rectification_order")
     with pytest.raises(Invalid, match="another institution"):
         decide(session, other["uscc"], "lift", lifts=order.reference)
@@ -120,7 +120,7 @@ def test_lift_rules(session: Session) -> None:
 
 
 def test_licence_decision_without_licence_is_refused(session: Session) -> None:
-    doc = add_institution(session, licence=None)
+    doc = save_institution(session, licence=None)
     with pytest.raises(Invalid, match="no licence"):
         decide(session, doc["uscc"], "suspend_licence")
     black = decide(session, doc["uscc"], "blacklist", basis=["LIC-NONE"], until="2027-11-29")

@@ -24,7 +24,7 @@ from scheduler.jobs import JobSpec, as_of, job_table, publish_lists
 from scheduler.runner import last_fire
 from supervision.core.clock import SHANGHAI
 from supervision.settings import ROOT, Settings
-from tests.lists.conftest import add_institution
+from tests.conftest import save_institution
 from tests.lists.test_races import check_chains, editions
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -103,19 +103,20 @@ def published_dates(engine: Engine) -> Counter[tuple[str, dt.date]]:
 
 def runs(engine: Engine, job: str) -> list[Any]:
     with engine.connect() as conn:
-        return conn.execute(
+        rows = conn.execute(
             text(
                 "SELECT fire_time, status, attempts, runner FROM job_run WHERE job_id = :j ORDER BY fire_time"
             ),
             {"j": job},
         ).all()
+        return list(rows)
 
 
 @pytest.fixture(scope="module")
 def seeded(fresh_engine: Engine) -> Engine:
     with Session(fresh_engine) as s:
         for _ in range(4):
-            add_institution(s)
+            save_institution(s)
         s.commit()
     return fresh_engine
 
@@ -162,12 +163,12 @@ def test_leader_killed_during_a_publication_the_other_takes_over(
     catches the interrupted run up: still exactly one edition per kind per date."""
     before = published_dates(seeded)
     epoch = time.time() + 6
-    args = dict(
+    args: dict[str, Any] = dict(
         sim_from="2026-12-10T00:00:00+08:00", until="2026-12-13T12:00:00+08:00", speed=10000.0, epoch=epoch
     )
     procs = {
         p.pid: p for p in (start(fresh_url, tmp_path, f"f{i}", cron="0 9 * * *", **args) for i in range(2))
-    }  # type: ignore[arg-type]
+    }
     first = dt.datetime(2026, 12, 10, 9, tzinfo=CST)
     deadline = time.monotonic() + 60
     while not any(r.fire_time == first and r.status == "done" for r in runs(seeded, "publish-lists")):

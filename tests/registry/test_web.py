@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 
 from tests.conftest import example_document, new_uscc
@@ -155,7 +157,7 @@ def test_oversized_body_is_a_clear_413(staff: httpx.Client, live) -> None:  # ty
     assert r.status_code == 413
     assert r.json()["error"] == "too_large"
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         for _ in range(limit // (1 << 20) + 2):
             yield b" " * (1 << 20)
 

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import Field, TypeAdapter, ValidationError
 
-from supervision.registry import demo, fastcheck
+from supervision.demo import registry as demo
+from supervision.registry import fastcheck
 from supervision.registry.schemas import LICENCE_PATTERN, InstitutionDoc
 from supervision.registry.service import canonical
 from tests.conftest import example_document

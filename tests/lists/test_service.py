@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from supervision.lists import queries
 from supervision.lists import service as lists
-from tests.lists.conftest import NOW, add_institution, decide, next_as_of, open_finding, recompute
+from tests.conftest import save_institution
+from tests.lists.helpers import NOW, decide, next_as_of, open_finding, recompute
 
 
 def publish(session: Session, as_of: dt.date, **kw: Any) -> dict[str, lists.Outcome]:
@@ -23,7 +24,8 @@ def publish(session: Session, as_of: dt.date, **kw: Any) -> dict[str, lists.Outc
 
 def served(session: Session, kind: str, seq: int) -> dict[str, Any]:
     ed = lists.edition(session, kind, seq)
-    return json.loads(lists.document_bytes(session, ed))
+    out: dict[str, Any] = json.loads(lists.document_bytes(session, ed))
+    return out
 
 
 def entry(session: Session, kind: str, seq: int, uscc: str) -> dict[str, Any] | None:
@@ -31,21 +33,19 @@ def entry(session: Session, kind: str, seq: int, uscc: str) -> dict[str, Any] | 
 
 
 def test_each_institution_lands_on_the_right_list(session: Session) -> None:
-    clean = add_institution(session)
-    ordered = add_institution(session)
-    suspended = add_institution(session)
-    black = add_institution(session, licence=None, status="operating")
-    black_and_ordered = add_institution(session)
-    expired = add_institution(session)
+    clean = save_institution(session)
+    ordered = save_institution(session)
+    suspended = save_institution(session)
+    black = save_institution(session, licence=None, status="operating")
+    black_and_ordered = save_institution(session)
+    expired = save_institution(session)
     expired["licence"]["valid_until"] = "2026-01-31"
     expired["licence"]["issued_on"] = "2023-05-01"
-    from supervision.registry import service as registry
-
-    registry.save_documents(session, [registry.validate(expired)], actor="test", now=NOW)
-    no_escrow = add_institution(session, escrow={"mode": None, "bank": None, "account_last4": None})
-    out_of_scope = add_institution(session)
+    save_institution(session, expired)
+    no_escrow = save_institution(session, escrow={"mode": None, "bank": None, "account_last4": None})
+    out_of_scope = save_institution(session)
     out_of_scope["courses"][0]["mode"] = "online"
-    registry.save_documents(session, [registry.validate(out_of_scope)], actor="test", now=NOW)
+    save_institution(session, out_of_scope)
 
     order = decide(session, ordered["uscc"], "rectification_order", basis=["TIME-OFFLINE-LATE"])
     decide(session, suspended["uscc"], "suspend_licence", basis=["CONDUCT-REFUND"])
@@ -92,7 +92,7 @@ def test_each_institution_lands_on_the_right_list(session: Session) -> None:
 
 
 def test_open_critical_finding_keeps_an_institution_off_the_white_list(session: Session) -> None:
-    doc = add_institution(session)
+    doc = save_institution(session)
     iid = session.execute(text("SELECT id FROM institution WHERE uscc = :u"), {"u": doc["uscc"]}).scalar_one()
     open_finding(session, iid, "FEE-ESCROW-SHORTFALL", "critical")
     open_finding(session, iid, "PREM-AREA", "major")
@@ -105,8 +105,8 @@ def test_open_critical_finding_keeps_an_institution_off_the_white_list(session: 
 
 
 def test_editions_chain_hash_and_record_differences(session: Session) -> None:
-    stays = add_institution(session)
-    leaves = add_institution(session)
+    stays = save_institution(session)
+    leaves = save_institution(session)
     first_day = next_as_of(session)
     one = publish(session, first_day)
     white1 = served(session, "white", one["white"].seq or 0)
@@ -141,7 +141,7 @@ def test_editions_chain_hash_and_record_differences(session: Session) -> None:
 
 
 def test_publishing_twice_or_backwards_changes_nothing(session: Session) -> None:
-    add_institution(session)
+    save_institution(session)
     day = next_as_of(session)
     first = publish(session, day)
     again = publish(session, day)
@@ -154,10 +154,10 @@ def test_publishing_twice_or_backwards_changes_nothing(session: Session) -> None
 
 
 def test_published_editions_entries_and_changes_cannot_be_altered(session: Session) -> None:
-    add_institution(session)
+    save_institution(session)
     day = next_as_of(session)
     publish(session, day)
-    add_institution(session)
+    save_institution(session)
     res = publish(session, day + dt.timedelta(days=1))
     ed = lists.edition(session, "white", res["white"].seq or 0)
     assert ed["entered_count"] >= 1
@@ -181,7 +181,7 @@ def test_published_editions_entries_and_changes_cannot_be_altered(session: Sessi
 
 
 def test_blacklist_until_passes_and_the_institution_leaves(session: Session) -> None:
-    doc = add_institution(session)
+    doc = save_institution(session)
     day = next_as_of(session)
     bl = decide(session, doc["uscc"], "blacklist", basis=["CONDUCT-REFUND"], until=day.isoformat())
     first = publish(session, day)
@@ -196,7 +196,7 @@ def test_blacklist_until_passes_and_the_institution_leaves(session: Session) -> 
 
 def test_entries_are_sorted_by_credit_code_bytes(session: Session) -> None:
     for _ in range(5):
-        add_institution(session)
+        save_institution(session)
     res = publish(session, next_as_of(session))
     usccs = [e["uscc"] for e in served(session, "white", res["white"].seq or 0)["entries"]]
     assert usccs == sorted(usccs) and len(usccs) >= 5

@@ -26,9 +26,11 @@ def _import(engine: Engine, path: Path):  # type: ignore[no-untyped-def]
 
 def _audit_rows(engine: Engine, usccs: list[str]) -> int:
     with engine.connect() as conn:
-        return conn.execute(
-            text("SELECT count(*) FROM audit_log WHERE entity_key = ANY(:u)"), {"u": usccs}
-        ).scalar_one()
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM audit_log WHERE entity_key = ANY(:u)"), {"u": usccs}
+            ).scalar_one()
+        )
 
 
 def _stored(engine: Engine, uscc: str) -> dict[str, Any] | None:
@@ -234,7 +236,7 @@ def test_large_file_imports_whole(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     count = 0
     with path.open("w", encoding="utf-8") as f:
-        while path.stat().st_size < 50 * 1024 * 1024 if f.flush() is None else True:
+        while f.tell() < 50 * 1024 * 1024:
             d = example_document()
             d["address"] = "广州市天河区" + "长" * 190
             for i in range(2, 40):

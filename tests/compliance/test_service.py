@@ -18,14 +18,15 @@ from supervision.core.errors import Invalid
 from supervision.escrow import keys
 from supervision.escrow import service as escrow
 from supervision.escrow.validation import parse_json
-from tests.compliance.helpers import AS_OF, by_rule, count, expired, findings_of, store
-from tests.conftest import example_document
+from tests.compliance.helpers import AS_OF, by_rule, count, expired, findings_of
+from tests.conftest import example_document, institution_id, save_institution
 
 
 def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: FixedClock) -> None:
     now = clock.now()
     doc = expired()
-    iid = store(session, doc, now)
+    save_institution(session, doc, now=now)
+    iid = institution_id(session, doc["uscc"])
 
     first = runs.run_full(session, AS_OF, "test", now=now, workers=0)
     [lic] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
@@ -49,7 +50,7 @@ def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: Fix
 
     # Fixed (licence renewed): the next run resolves it.
     doc["licence"]["valid_until"] = "2028-12-31"
-    store(session, doc, now)
+    save_institution(session, doc, now=now)
     fixed = runs.run_full(session, day2, "test", now=now, workers=0)
     [gone] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
     assert (
@@ -59,7 +60,7 @@ def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: Fix
 
     # Broken again: a new finding, seen first on its own date; the resolved one stays as history.
     doc["licence"]["valid_until"] = "2026-12-01"
-    store(session, doc, now)
+    save_institution(session, doc, now=now)
     day3 = dt.date(2026, 12, 5)
     back = runs.run_full(session, day3, "test", now=now, workers=0)
     old, new = by_rule(findings_of(session, iid), "LIC-EXPIRED")
@@ -73,7 +74,8 @@ def test_run_record_and_audit(session: Session, clock: FixedClock) -> None:
     now = clock.now()
     doc = example_document()
     doc["courses"][0]["sessions"].append({"date": "2035-03-03", "start": "18:30", "end": "19:15"})
-    iid = store(session, doc, now)
+    save_institution(session, doc, now=now)
+    iid = institution_id(session, doc["uscc"])
     run = runs.run_full(session, AS_OF, "test:auditor", now=now, workers=0)
     assert run.scope == "full" and run.as_of == AS_OF and run.actor == "test:auditor"
     assert run.institutions == count(session, "institution")
@@ -97,8 +99,9 @@ def test_run_record_and_audit(session: Session, clock: FixedClock) -> None:
 def test_reevaluate_one_institution(session: Session, clock: FixedClock) -> None:
     now = clock.now()
     doc = expired()
-    iid = store(session, doc, now)
-    other = store(session, expired(), now)
+    save_institution(session, doc, now=now)
+    iid = institution_id(session, doc["uscc"])
+    other = institution_id(session, save_institution(session, expired(), now=now)["uscc"])
     open_now = compliance.reevaluate_institution(session, iid, AS_OF, "test", now=now)
     assert {f["rule_id"] for f in open_now} == {"LIC-EXPIRED", "FEE-STATEMENT-MISSING"}
     assert all(f["uscc"] == doc["uscc"] and f["status"] == "open" for f in open_now)
@@ -113,7 +116,7 @@ def test_reevaluate_one_institution(session: Session, clock: FixedClock) -> None
     }
 
     doc["licence"]["valid_until"] = "2028-12-31"
-    store(session, doc, now)
+    save_institution(session, doc, now=now)
     open_now = compliance.reevaluate_institution(session, iid, AS_OF, "test", now=now)
     assert {f["rule_id"] for f in open_now} == {"FEE-STATEMENT-MISSING"}
     [lic] = by_rule(findings_of(session, iid), "LIC-EXPIRED")
@@ -126,7 +129,8 @@ def test_statements_in_force_count(session: Session, clock: FixedClock) -> None:
     escrow service, which re-evaluates the institution itself on acceptance."""
     now = clock.now()
     doc = example_document()
-    iid = store(session, doc, now)
+    save_institution(session, doc, now=now)
+    iid = institution_id(session, doc["uscc"])
     assert {f["rule_id"] for f in compliance.reevaluate_institution(session, iid, AS_OF, now=now)} == {
         "FEE-STATEMENT-MISSING"
     }
@@ -193,7 +197,7 @@ def test_dry_run_reports_who_would_newly_pass_and_stores_nothing(session: Sessio
     now = clock.now()
     doc = example_document()
     doc["courses"][0]["weekly_slots"] = [{"weekday": 3, "start": "19:45", "end": "20:45"}]
-    store(session, doc, now)
+    save_institution(session, doc, now=now)
     runs.run_full(session, AS_OF, "test", now=now, workers=0)
     before = {t: count(session, t) for t in ("finding", "rule_run", "audit_log")}
     later = {

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from rules.uscc import has_valid_check_character, is_well_formed
-from supervision.registry import demo
-from supervision.registry.demo import GRIDS, generate, write_jsonl
+from supervision.demo import registry as demo
+from supervision.demo.registry import GRIDS, generate, write_jsonl
 
 AS_OF = date(2026, 11, 30)
 HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")

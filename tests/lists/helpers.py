@@ -1,34 +1,20 @@
-"""Builders for list tests: institutions, decisions, the next free list date, and a fresh database for
-tests that commit from several processes (publication races, the scheduler)."""
+"""Builders for list tests: decisions, the next free list date, open findings."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlmodel import Session
 
 from supervision.cases import service as cases
 from supervision.cases.schemas import DecisionIn, DecisionOut
-from supervision.db import make_engine, scratch_database
-from supervision.registry import service as registry
-from tests.conftest import TODAY, example_document
+from tests.conftest import TODAY
 
 NOW = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
-
-
-def add_institution(session: Session, **changes: Any) -> dict[str, Any]:
-    """Register an institution (the example document with a fresh credit code) and return its document."""
-    doc = example_document(**changes)
-    registry.save_documents(session, [registry.validate(doc)], actor="test", now=NOW)
-    return doc
 
 
 def decide(session: Session, uscc: str, kind: str, now: dt.datetime = NOW, **fields: Any) -> DecisionOut:
@@ -53,20 +39,6 @@ def recompute(edition: dict[str, Any]) -> str:
     body = {k: v for k, v in edition.items() if k != "sha256"}
     data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def fresh_url(database_url: str) -> Iterator[str]:
-    """A separate database, migrated, for tests whose processes commit (dropped afterwards)."""
-    with scratch_database(database_url, f"{make_url(database_url).database}_x{os.getpid()}") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def fresh_engine(fresh_url: str) -> Iterator[Engine]:
-    eng = make_engine(fresh_url)
-    yield eng
-    eng.dispose()
 
 
 def open_finding(session: Session, institution_id: int, rule_id: str, severity: str) -> None:

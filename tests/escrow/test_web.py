@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -16,7 +17,7 @@ from tests.escrow.helpers import idem, institution_with_key, line, statement, su
 NewInstitution = Callable[..., Institution]
 
 
-def post_json(inst: Institution, doc: dict, key: str | None = None) -> httpx.Response:
+def post_json(inst: Institution, doc: dict[str, Any], key: str | None = None) -> httpx.Response:
     return inst.client.post("/api/v1/escrow/statements", json=doc, headers={"Idempotency-Key": key or idem()})
 
 
