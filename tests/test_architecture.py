@@ -97,12 +97,9 @@ SQL_BUILDERS = {"text", "select", "insert", "update", "delete", "literal_column"
 SQL_MODULES = ("sqlalchemy", "sqlmodel")
 SQL_ALLOWED = {
     "supervision/db.py": "the engine and the test databases (CREATE DATABASE, SELECT 1)",
-    "supervision/cli.py": "command-line plumbing owned outside the areas",
     "supervision/core/jobs.py": "the scheduler's job table, shared and domain-free",
     "supervision/core/ratelimit.py": "the rate-limit windows, shared and domain-free",
     "supervision/compliance/facts.py": "read by the pool workers, which start without SQLAlchemy",
-    "supervision/registry/demo.py": "demo data loader",
-    "supervision/cases/demo.py": "demo data loader",
 }
 """Files outside a queries.py that may hold SQL, and why; ``supervision/demo/`` (demo data) too."""
 

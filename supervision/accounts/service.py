@@ -126,3 +126,7 @@ def logout(session: Session, token: str, now: dt.datetime) -> None:
         sess.revoked_at = now
         session.add(sess)
         session.flush()
+
+
+def find_user(session: Session, username: str) -> StaffUser | None:
+    return queries.user_by_name(session, username)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import sys
 from typing import Annotated
 
 import typer
 
-from supervision.cli.common import err, fail
+from supervision.cli.common import err, fail, settings_clock
 from supervision.core.errors import DomainError
 
 app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -24,15 +23,12 @@ def users_create(
     if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing if the user exists")] = False,
 ) -> None:
     """Create a staff account."""
-    from sqlmodel import select
-
     from supervision.accounts import service as accounts
-    from supervision.accounts.models import StaffUser
     from supervision.db import session_scope
 
     if if_missing:
         with session_scope() as session:
-            if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
+            if accounts.find_user(session, username) is not None:
                 return
 
     if password is None:
@@ -45,7 +41,7 @@ def users_create(
                 password=password,
                 role=role,
                 display_name=display_name,
-                now=dt.datetime.now(dt.UTC),
+                now=settings_clock().now(),
                 actor="cli",
             )
     except DomainError as e:

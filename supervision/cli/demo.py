@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from supervision.cli.common import err, progress, settings_clock
 from supervision.core.clock import SystemClock
@@ -20,8 +20,9 @@ def demo_data(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="load only into an empty registry")] = False,
 ) -> None:
     """Generate a realistic Tianhe registry, deterministic by seed; load it (or write it with --out)."""
-    from supervision.db import get_engine
+    from supervision.db import get_engine, session_scope
     from supervision.demo import registry as demo
+    from supervision.registry import service as registry_service
     from supervision.registry.io import Record, import_records
 
     if out is not None:
@@ -30,8 +31,8 @@ def demo_data(
         return
     engine = get_engine()
     if if_empty:
-        with engine.connect() as conn:
-            if conn.execute(text("SELECT EXISTS (SELECT 1 FROM institution)")).scalar_one():
+        with session_scope(engine) as session:
+            if registry_service.count(session):
                 err.print("registry already has data; demo data not loaded")
                 return
     with progress() as bar:
