@@ -11,7 +11,7 @@ only fill in what staff did with it, each with an audit row.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session
 
@@ -372,7 +372,7 @@ def match(session: Session, reference: str, uscc: str, actor: Actor, *, now: dt.
 # ------------------------------------------------------------------------------------------ complainant
 
 
-_STATUS_WORDS = {
+_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "received": ("已收到，等待处理", "Received, awaiting handling"),
     "being_handled": ("正在处理", "Being handled"),
     "concluded": ("已办结", "Concluded"),
@@ -402,7 +402,10 @@ def complainant_view(session: Session, reference: str) -> dict[str, Any]:
     return view.model_dump(mode="json")
 
 
-def _progress(session: Session, complaint: Complaint) -> tuple[str, tuple[str, str] | None]:
+Progress = Literal["received", "being_handled", "concluded"]
+
+
+def _progress(session: Session, complaint: Complaint) -> tuple[Progress, tuple[str, str] | None]:
     if complaint.status == "new":
         return "received", None
     if complaint.status == "rejected":
