@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from supervision.accounts.models import StaffUser
-from supervision.cases.models import OPEN_STATES, Case, CaseEvent, Complaint, Proposal
+from supervision.cases.models import OPEN_STATES, Attachment, Case, CaseEvent, Complaint, Inspection, Proposal
 
 _DECISION_SQL = """
 SELECT d.id, d.reference, d.uscc, d.institution_name, d.kind, d.basis, d.summary, d.decided_on,
@@ -302,3 +302,86 @@ def match_complaint(session: Session, complaint_id: int, *, uscc: str, name: str
 def case_following(session: Session, case_id: int) -> Case | None:
     """The follow-up case opened when ``case_id`` was closed as not rectified."""
     return session.exec(select(Case).where(Case.follows_id == case_id).order_by(col(Case.id))).first()
+
+
+# ------------------------------------------------------------------------------------------ inspections
+
+
+def active_staff(session: Session, usernames: list[str]) -> dict[str, StaffUser]:
+    """The active staff users among ``usernames``, by username."""
+    if not usernames:
+        return {}
+    users = session.exec(
+        select(StaffUser).where(col(StaffUser.username).in_(usernames), col(StaffUser.active).is_(True))
+    )
+    return {u.username: u for u in users}
+
+
+def inspection_by_reference(session: Session, reference: str) -> Inspection | None:
+    return session.exec(select(Inspection).where(Inspection.reference == reference)).first()
+
+
+def inspection_by_id(session: Session, inspection_id: int) -> Inspection | None:
+    return session.get(Inspection, inspection_id)
+
+
+def inspections(
+    session: Session, *, uscc: str | None, grid: str | None, limit: int, offset: int
+) -> tuple[int, list[Inspection]]:
+    """Inspections, newest first."""
+    stmt = select(Inspection)
+    count = select(func.count()).select_from(Inspection)
+    if uscc is not None:
+        stmt = stmt.where(Inspection.uscc == uscc)
+        count = count.where(Inspection.uscc == uscc)
+    if grid is not None:
+        stmt = stmt.where(Inspection.grid == grid)
+        count = count.where(Inspection.grid == grid)
+    total = session.exec(count).one()
+    rows = session.exec(
+        stmt.order_by(col(Inspection.inspected_on).desc(), col(Inspection.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total), list(rows)
+
+
+def case_reference_of(session: Session, case_id: int) -> str | None:
+    return session.execute(
+        text("SELECT reference FROM enforcement_case WHERE id = :i"), {"i": case_id}
+    ).scalar_one_or_none()
+
+
+_ATTACHMENT_COLUMNS = (
+    "id, owner, owner_id, filename, content_type, size_bytes, sha256, uploaded_by, uploaded_at"
+)
+
+
+def attachments_of(session: Session, owner: str, owner_id: int) -> list[dict[str, Any]]:
+    """The files of one owner, without their content, oldest first."""
+    rows = session.execute(
+        text(f"SELECT {_ATTACHMENT_COLUMNS} FROM attachment WHERE owner = :o AND owner_id = :i ORDER BY id"),
+        {"o": owner, "i": owner_id},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def attachment_by_id(session: Session, attachment_id: int) -> Attachment | None:
+    return session.get(Attachment, attachment_id)
+
+
+def coverage(session: Session, *, since: dt.date, until: dt.date, grid: str | None) -> list[dict[str, Any]]:
+    """Per grid: the operating institutions, and how many of them were inspected after ``since`` and on or
+    before ``until``."""
+    rows = session.execute(
+        text(
+            "SELECT i.grid, count(*) AS operating,"
+            " count(*) FILTER (WHERE EXISTS (SELECT 1 FROM inspection n WHERE n.uscc = i.uscc"
+            "   AND n.inspected_on > :since AND n.inspected_on <= :until)) AS inspected"
+            " FROM institution i"
+            " WHERE i.status = 'operating' AND (CAST(:grid AS text) IS NULL OR i.grid = :grid)"
+            " GROUP BY i.grid ORDER BY i.grid"
+        ),
+        {"since": since, "until": until, "grid": grid},
+    )
+    return [dict(r._mapping) for r in rows]

@@ -302,3 +302,103 @@ class ComplainantView(BaseModel):
     status_en: str
     outcome_zh: str | None
     outcome_en: str | None
+
+
+# ------------------------------------------------------------------------------------------ inspections
+
+InspectionResult = Literal["pass", "fail", "n/a"]
+
+
+class ChecklistItem(BaseModel):
+    """One item of the inspection checklist (检查清单), from configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+    """Stable: answers are stored under it."""
+    title_zh: Annotated[str, Field(min_length=1, max_length=200)]
+    title_en: Annotated[str, Field(min_length=1, max_length=200)]
+    basis: Id
+    """The rule or conduct ID of the catalogue a failed item is about."""
+
+
+class InspectionAnswerIn(BaseModel):
+    """The answer to one checklist item; a ``fail`` needs a note."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: Annotated[str, Field(min_length=1, max_length=50)]
+    result: InspectionResult
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class InspectionIn(BaseModel):
+    """An inspection record (检查记录): the institution (``uscc``), or for an unregistered operator its
+    ``address`` and ``grid``; the date; the officers present (at least two usernames, the recorder among them,
+    《行政处罚法》 art. 42); an answer for every checklist item; an overall note. With ``open_case`` (the
+    default), a failed item opens a case citing the failed items' rule or conduct IDs."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    uscc: Annotated[str, Field(min_length=18, max_length=18)] | None = None
+    address: Annotated[str, Field(min_length=2, max_length=300)] | None = None
+    grid: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    inspected_on: dt.date
+    officers: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=20)
+    items: list[InspectionAnswerIn] = Field(max_length=100)
+    note: Annotated[str, Field(max_length=4000)] | None = None
+    open_case: bool = True
+    case_summary: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
+    """The summary of the case opened for failed items; default: the failed items with their notes."""
+
+
+class InspectionItemOut(BaseModel):
+    code: str
+    title: str
+    basis: str | None
+    result: InspectionResult
+    note: str | None
+
+
+class InspectionOut(BaseModel):
+    id: int
+    reference: str
+    uscc: str | None
+    institution_name: str | None
+    address: str | None
+    grid: str
+    inspected_on: dt.date
+    officers: list[str]
+    items: list[InspectionItemOut]
+    note: str | None
+    case_reference: str | None
+    recorded_by: str
+    recorded_at: dt.datetime
+
+
+AttachmentOwner = Literal["inspection", "case", "proposal"]
+
+
+class AttachmentOut(BaseModel):
+    """An evidence file's record (its content is fetched separately, by staff only)."""
+
+    id: int
+    owner: AttachmentOwner
+    owner_id: int
+    filename: str
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "application/pdf"]
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: dt.datetime
+
+
+class CoverageRow(BaseModel):
+    """Inspection coverage (检查覆盖率) of one grid: its operating institutions inspected in the last 12
+    months."""
+
+    grid: str
+    operating: int
+    inspected: int
+    share: float
+    """``inspected / operating`` (0 when the grid has no operating institution)."""
