@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     """At most ``complaint_limit`` complaints per client address per window."""
     today: str | None = None
     """Pin the business date (YYYY-MM-DD), for demos and tests. Unset: today in Asia/Shanghai."""
+    inspection_checklist: Path | None = None
+    """The inspection checklist (YAML) to use instead of the default ``supervision/cases/checklist.yaml``."""
+    inspection_max_file_bytes: int = 10 * 1024 * 1024
+    """``inspection.max_file_bytes``: the largest evidence file (photo or PDF) accepted."""
 
 
 @lru_cache

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from supervision.accounts.models import StaffUser
-from supervision.cases.models import OPEN_STATES, Case, CaseEvent, Proposal
+from supervision.cases.models import OPEN_STATES, Attachment, Case, CaseEvent, Complaint, Inspection, Proposal
 
 _DECISION_SQL = """
 SELECT d.id, d.reference, d.uscc, d.institution_name, d.kind, d.basis, d.summary, d.decided_on,
@@ -190,3 +190,202 @@ def open_rule_ids(session: Session, uscc: str) -> set[str]:
 
 def proposals_of_uscc(session: Session, uscc: str) -> list[Proposal]:
     return list(session.exec(select(Proposal).where(Proposal.uscc == uscc).order_by(col(Proposal.id))))
+
+
+# ------------------------------------------------------------------------------------------ complaints inbox
+
+_INBOX_SQL = """
+SELECT c.id, c.reference, c.uscc, c.institution_name, c.text, c.contact, c.created_at, c.received_on,
+       c.triage_due, c.grid, c.status, c.reason, c.triaged_by, c.triaged_at, e.reference AS case_reference,
+       i.name AS registered_name,
+       (SELECT min(x.uscc) FROM institution x
+         WHERE c.grid IS NULL AND c.institution_name IS NOT NULL AND x.name = c.institution_name
+        HAVING count(*) = 1) AS name_uscc
+FROM complaint c
+LEFT JOIN enforcement_case e ON e.id = c.case_id
+LEFT JOIN institution i ON i.uscc = c.uscc AND c.grid IS NOT NULL
+"""
+
+
+def _inbox_where(
+    *, status: str | None, grid: str | None, overdue: bool | None, uscc: str | None, today: dt.date
+) -> tuple[str, dict[str, Any]]:
+    where = ["TRUE"]
+    params: dict[str, Any] = {"today": today}
+    if status is not None:
+        where.append("c.status = :status")
+        params["status"] = status
+    if grid is not None:
+        where.append("c.grid = :grid")
+        params["grid"] = grid
+    if uscc is not None:
+        where.append("c.uscc = :uscc")
+        params["uscc"] = uscc
+    late = "(c.status = 'new' AND c.triage_due < :today)"
+    if overdue is True:
+        where.append(late)
+    elif overdue is False:
+        where.append(f"NOT {late}")
+    return " AND ".join(where), params
+
+
+def inbox(
+    session: Session,
+    *,
+    status: str | None,
+    grid: str | None,
+    overdue: bool | None,
+    uscc: str | None,
+    today: dt.date,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Complaints with their case reference and registry match, awaiting triage first (the oldest deadline
+    first), then the rest newest first."""
+    cond, params = _inbox_where(status=status, grid=grid, overdue=overdue, uscc=uscc, today=today)
+    total = session.execute(text(f"SELECT count(*) FROM complaint c WHERE {cond}"), params).scalar_one()
+    rows = session.execute(
+        text(
+            _INBOX_SQL + f" WHERE {cond}"
+            " ORDER BY (c.status = 'new') DESC,"
+            " CASE WHEN c.status = 'new' THEN c.triage_due END, c.created_at DESC, c.id DESC"
+            " LIMIT :limit OFFSET :offset"
+        ),
+        {**params, "limit": limit, "offset": offset},
+    )
+    return int(total), [dict(r._mapping) for r in rows]
+
+
+def inbox_row(session: Session, reference: str) -> dict[str, Any] | None:
+    row = session.execute(text(_INBOX_SQL + " WHERE c.reference = :r"), {"r": reference}).first()
+    return dict(row._mapping) if row else None
+
+
+def complaint_for_update(session: Session, reference: str) -> Complaint | None:
+    """The complaint, its row locked until the end of the transaction (triage happens once)."""
+    return session.exec(select(Complaint).where(Complaint.reference == reference).with_for_update()).first()
+
+
+def complaint_by_reference(session: Session, reference: str) -> Complaint | None:
+    return session.exec(select(Complaint).where(Complaint.reference == reference)).first()
+
+
+def triage_complaint(
+    session: Session,
+    complaint_id: int,
+    *,
+    status: str,
+    case_id: int | None,
+    reason: str | None,
+    by: str,
+    at: dt.datetime,
+) -> bool:
+    """Record the triage of a complaint still ``new``; False when it was triaged already."""
+    row = session.execute(
+        text(
+            "UPDATE complaint SET status = :status, case_id = :case_id, reason = :reason, triaged_by = :by,"
+            " triaged_at = :at WHERE id = :id AND status = 'new' RETURNING id"
+        ),
+        {"status": status, "case_id": case_id, "reason": reason, "by": by, "at": at, "id": complaint_id},
+    ).first()
+    return row is not None
+
+
+def match_complaint(session: Session, complaint_id: int, *, uscc: str, name: str, grid: str) -> bool:
+    """Link a complaint not yet matched to a registered institution; False when it was matched already."""
+    row = session.execute(
+        text(
+            "UPDATE complaint SET uscc = :uscc, institution_name = :name, grid = :grid"
+            " WHERE id = :id AND grid IS NULL RETURNING id"
+        ),
+        {"uscc": uscc, "name": name, "grid": grid, "id": complaint_id},
+    ).first()
+    return row is not None
+
+
+def case_following(session: Session, case_id: int) -> Case | None:
+    """The follow-up case opened when ``case_id`` was closed as not rectified."""
+    return session.exec(select(Case).where(Case.follows_id == case_id).order_by(col(Case.id))).first()
+
+
+# ------------------------------------------------------------------------------------------ inspections
+
+
+def active_staff(session: Session, usernames: list[str]) -> dict[str, StaffUser]:
+    """The active staff users among ``usernames``, by username."""
+    if not usernames:
+        return {}
+    users = session.exec(
+        select(StaffUser).where(col(StaffUser.username).in_(usernames), col(StaffUser.active).is_(True))
+    )
+    return {u.username: u for u in users}
+
+
+def inspection_by_reference(session: Session, reference: str) -> Inspection | None:
+    return session.exec(select(Inspection).where(Inspection.reference == reference)).first()
+
+
+def inspection_by_id(session: Session, inspection_id: int) -> Inspection | None:
+    return session.get(Inspection, inspection_id)
+
+
+def inspections(
+    session: Session, *, uscc: str | None, grid: str | None, limit: int, offset: int
+) -> tuple[int, list[Inspection]]:
+    """Inspections, newest first."""
+    stmt = select(Inspection)
+    count = select(func.count()).select_from(Inspection)
+    if uscc is not None:
+        stmt = stmt.where(Inspection.uscc == uscc)
+        count = count.where(Inspection.uscc == uscc)
+    if grid is not None:
+        stmt = stmt.where(Inspection.grid == grid)
+        count = count.where(Inspection.grid == grid)
+    total = session.exec(count).one()
+    rows = session.exec(
+        stmt.order_by(col(Inspection.inspected_on).desc(), col(Inspection.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total), list(rows)
+
+
+def case_reference_of(session: Session, case_id: int) -> str | None:
+    return session.execute(
+        text("SELECT reference FROM enforcement_case WHERE id = :i"), {"i": case_id}
+    ).scalar_one_or_none()
+
+
+_ATTACHMENT_COLUMNS = (
+    "id, owner, owner_id, filename, content_type, size_bytes, sha256, uploaded_by, uploaded_at"
+)
+
+
+def attachments_of(session: Session, owner: str, owner_id: int) -> list[dict[str, Any]]:
+    """The files of one owner, without their content, oldest first."""
+    rows = session.execute(
+        text(f"SELECT {_ATTACHMENT_COLUMNS} FROM attachment WHERE owner = :o AND owner_id = :i ORDER BY id"),
+        {"o": owner, "i": owner_id},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def attachment_by_id(session: Session, attachment_id: int) -> Attachment | None:
+    return session.get(Attachment, attachment_id)
+
+
+def coverage(session: Session, *, since: dt.date, until: dt.date, grid: str | None) -> list[dict[str, Any]]:
+    """Per grid: the operating institutions, and how many of them were inspected after ``since`` and on or
+    before ``until``."""
+    rows = session.execute(
+        text(
+            "SELECT i.grid, count(*) AS operating,"
+            " count(*) FILTER (WHERE EXISTS (SELECT 1 FROM inspection n WHERE n.uscc = i.uscc"
+            "   AND n.inspected_on > :since AND n.inspected_on <= :until)) AS inspected"
+            " FROM institution i"
+            " WHERE i.status = 'operating' AND (CAST(:grid AS text) IS NULL OR i.grid = :grid)"
+            " GROUP BY i.grid ORDER BY i.grid"
+        ),
+        {"since": since, "until": until, "grid": grid},
+    )
+    return [dict(r._mapping) for r in rows]

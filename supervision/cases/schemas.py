@@ -215,3 +215,201 @@ class CaseOut(BaseModel):
     version: int
     updated_at: dt.datetime
     closed_at: dt.datetime | None
+
+
+# ------------------------------------------------------------------------------------------ complaints inbox
+
+ComplaintStatus = Literal["new", "opened", "attached", "rejected"]
+COMPLAINT_STATUS_ZH = {"new": "待处理", "opened": "已立案", "attached": "已并案", "rejected": "不予受理"}
+
+
+class ComplaintRow(BaseModel):
+    """One complaint (举报) in the staff inbox. ``contact`` is for staff eyes only: never on a public page,
+    never in the institution's portal."""
+
+    reference: str
+    received_on: dt.date
+    created_at: dt.datetime
+    uscc: str | None
+    """The credit code the complainant gave, or the one it was matched to later."""
+    institution_name: str | None
+    """The name the complainant gave (or the registered name once matched)."""
+    registered_name: str | None
+    """The registered institution's name when the complaint is matched to one."""
+    matched_by: Literal["uscc", "name"] | None
+    """``uscc``: linked to a registered institution (it has a grid); ``name``: not linked, but exactly one
+    registered institution has the name given (``suggested_uscc``; :func:`inbox.match` links it);
+    ``None``: unmatched."""
+    suggested_uscc: str | None
+    grid: str | None
+    text: str
+    has_contact: bool
+    contact: str | None
+    status: ComplaintStatus
+    triage_due: dt.date
+    overdue: bool
+    """Awaiting triage past its deadline (``case.triage_days`` working days after receipt)."""
+    case_reference: str | None
+    reason: str | None
+    triaged_by: str | None
+    triaged_at: dt.datetime | None
+    can_triage: bool
+    """Whether the staff user who asked may triage (or match) it: officers in their grids (any officer for an
+    unmatched complaint), supervisors everywhere, administrators and auditors never."""
+
+
+class TriageOpenIn(BaseModel):
+    """Triage by opening a new case (立案). For a complaint not matched to a registered institution, name the
+    operator's address and grid (an unlicensed operator); a matched complaint takes its institution."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal["open_case"] = "open_case"
+    basis: list[Id] = Field(default_factory=list, max_length=20)
+    summary: Annotated[str, Field(min_length=1, max_length=4000)]
+    operator_address: Annotated[str, Field(min_length=2, max_length=300)] | None = None
+    grid: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+
+
+class TriageAttachIn(BaseModel):
+    """Triage by attaching the complaint to an open case of the same institution (并案)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal["attach"] = "attach"
+    case_reference: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class TriageRejectIn(BaseModel):
+    """Triage by rejecting, with a reason the complainant will read (不属于本局职责, 已转12315 …)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal["reject"] = "reject"
+    reason: Annotated[str, Field(min_length=2, max_length=500)]
+
+
+TriageIn = Annotated[TriageOpenIn | TriageAttachIn | TriageRejectIn, Field(discriminator="action")]
+"""One triage decision, told apart by ``action``."""
+
+
+class MatchIn(BaseModel):
+    """Link a complaint to a registered institution (by credit code)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    uscc: Annotated[str, Field(min_length=18, max_length=18)]
+
+
+class ComplainantView(BaseModel):
+    """What the complainant sees with their reference (举报查询): where it stands and, once concluded, the
+    public outcome. Never staff names, internal notes, other complaints, or the contact given."""
+
+    reference: str
+    received_on: dt.date
+    institution_name: str | None
+    status: Literal["received", "being_handled", "concluded"]
+    status_zh: str
+    status_en: str
+    outcome_zh: str | None
+    outcome_en: str | None
+
+
+# ------------------------------------------------------------------------------------------ inspections
+
+InspectionResult = Literal["pass", "fail", "n/a"]
+
+
+class ChecklistItem(BaseModel):
+    """One item of the inspection checklist (检查清单), from configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+    """Stable: answers are stored under it."""
+    title_zh: Annotated[str, Field(min_length=1, max_length=200)]
+    title_en: Annotated[str, Field(min_length=1, max_length=200)]
+    basis: Id
+    """The rule or conduct ID of the catalogue a failed item is about."""
+
+
+class InspectionAnswerIn(BaseModel):
+    """The answer to one checklist item; a ``fail`` needs a note."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: Annotated[str, Field(min_length=1, max_length=50)]
+    result: InspectionResult
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class InspectionIn(BaseModel):
+    """An inspection record (检查记录): the institution (``uscc``), or for an unregistered operator its
+    ``address`` and ``grid``; the date; the officers present (at least two usernames, the recorder among them,
+    《行政处罚法》 art. 42); an answer for every checklist item; an overall note. With ``open_case`` (the
+    default), a failed item opens a case citing the failed items' rule or conduct IDs."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    uscc: Annotated[str, Field(min_length=18, max_length=18)] | None = None
+    address: Annotated[str, Field(min_length=2, max_length=300)] | None = None
+    grid: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    inspected_on: dt.date
+    officers: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=20)
+    items: list[InspectionAnswerIn] = Field(max_length=100)
+    note: Annotated[str, Field(max_length=4000)] | None = None
+    open_case: bool = True
+    case_summary: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
+    """The summary of the case opened for failed items; default: the failed items with their notes."""
+
+
+class InspectionItemOut(BaseModel):
+    code: str
+    title: str
+    basis: str | None
+    result: InspectionResult
+    note: str | None
+
+
+class InspectionOut(BaseModel):
+    id: int
+    reference: str
+    uscc: str | None
+    institution_name: str | None
+    address: str | None
+    grid: str
+    inspected_on: dt.date
+    officers: list[str]
+    items: list[InspectionItemOut]
+    note: str | None
+    case_reference: str | None
+    recorded_by: str
+    recorded_at: dt.datetime
+
+
+AttachmentOwner = Literal["inspection", "case", "proposal"]
+
+
+class AttachmentOut(BaseModel):
+    """An evidence file's record (its content is fetched separately, by staff only)."""
+
+    id: int
+    owner: AttachmentOwner
+    owner_id: int
+    filename: str
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "application/pdf"]
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: dt.datetime
+
+
+class CoverageRow(BaseModel):
+    """Inspection coverage (检查覆盖率) of one grid: its operating institutions inspected in the last 12
+    months."""
+
+    grid: str
+    operating: int
+    inspected: int
+    share: float
+    """``inspected / operating`` (0 when the grid has no operating institution)."""
