@@ -97,7 +97,7 @@ def audit_actions(session: Session, reference: str) -> list[str]:
 
 def test_staff_see_every_complaint_with_its_institution_contact_and_deadline(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     uscc = institution(session)
     matched = complain(session, uscc)
     unmatched = complain(session, name="不存在的培训班", contact=None)
@@ -116,7 +116,9 @@ def test_staff_see_every_complaint_with_its_institution_contact_and_deadline(
     assert row(session, matched, people["auditor"]).can_triage is False
 
 
-def test_overdue_after_the_triage_deadline_and_the_filters(session: Session, people: dict[str, Actor]):
+def test_overdue_after_the_triage_deadline_and_the_filters(
+    session: Session, people: dict[str, Actor]
+) -> None:
     uscc = institution(session)
     reference = complain(session, uscc)
     due = row(session, reference, people["officer"]).triage_due
@@ -152,7 +154,7 @@ def test_overdue_after_the_triage_deadline_and_the_filters(session: Session, peo
 
 def test_a_complaint_naming_a_registered_institution_by_name_is_suggested(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     name = f"天河名称匹配培训中心{next(_n)}"
     uscc = institution(session, name=name)
     reference = complain(session, name=name)
@@ -163,7 +165,7 @@ def test_a_complaint_naming_a_registered_institution_by_name_is_suggested(
 # ------------------------------------------------------------------------------------------ triage
 
 
-def test_triage_by_opening_a_case(session: Session, people: dict[str, Actor]):
+def test_triage_by_opening_a_case(session: Session, people: dict[str, Actor]) -> None:
     uscc = institution(session)
     reference = complain(session, uscc)
     case = inbox.triage_open_case(
@@ -185,7 +187,7 @@ def test_triage_by_opening_a_case(session: Session, people: dict[str, Actor]):
     assert audit_actions(session, reference) == ["triage:opened"]
 
 
-def test_triage_happens_once(session: Session, people: dict[str, Actor]):
+def test_triage_happens_once(session: Session, people: dict[str, Actor]) -> None:
     reference = complain(session, institution(session))
     inbox.triage_reject(session, reference, "已转12315处理（消费纠纷）", people["officer"], now=NOW)
     with pytest.raises(Conflict, match="already rejected") as err:
@@ -200,7 +202,7 @@ def test_triage_happens_once(session: Session, people: dict[str, Actor]):
 
 def test_triage_by_attaching_to_an_open_case_of_the_same_institution(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     uscc = institution(session)
     case = casework.open_case(
         session,
@@ -228,7 +230,7 @@ def test_triage_by_attaching_to_an_open_case_of_the_same_institution(
     assert audit_actions(session, reference) == ["triage:attached"]
 
 
-def test_a_complaint_cannot_join_a_finished_case(session: Session, people: dict[str, Actor]):
+def test_a_complaint_cannot_join_a_finished_case(session: Session, people: dict[str, Actor]) -> None:
     uscc = institution(session)
     case = casework.open_case(
         session, CaseOpenIn(uscc=uscc, basis=[], summary="x"), people["officer"], now=NOW, jurisdiction=J
@@ -242,7 +244,7 @@ def test_a_complaint_cannot_join_a_finished_case(session: Session, people: dict[
     assert row(session, reference, people["officer"]).status == "new"
 
 
-def test_triage_by_rejecting_with_a_reason(session: Session, people: dict[str, Actor]):
+def test_triage_by_rejecting_with_a_reason(session: Session, people: dict[str, Actor]) -> None:
     reference = complain(session, institution(session))
     with pytest.raises(Invalid):
         inbox.triage_reject(session, reference, " ", people["officer"], now=NOW)
@@ -258,7 +260,7 @@ def test_triage_by_rejecting_with_a_reason(session: Session, people: dict[str, A
     assert audit_actions(session, reference) == ["triage:rejected"]
 
 
-def test_grid_refusals(session: Session, people: dict[str, Actor]):
+def test_grid_refusals(session: Session, people: dict[str, Actor]) -> None:
     reference = complain(session, institution(session))
     for who in ("outsider", "admin", "auditor"):
         with pytest.raises(Forbidden):
@@ -277,7 +279,9 @@ def test_grid_refusals(session: Session, people: dict[str, Actor]):
     inbox.triage_reject(session, loose, "举报内容不具体，无法核查", people["outsider"], now=NOW)
 
 
-def test_an_unmatched_complaint_opens_a_case_about_the_operator(session: Session, people: dict[str, Actor]):
+def test_an_unmatched_complaint_opens_a_case_about_the_operator(
+    session: Session, people: dict[str, Actor]
+) -> None:
     reference = complain(session, name="某无证培训点")
     with pytest.raises(Invalid) as err:
         inbox.triage_open_case(
@@ -320,7 +324,9 @@ def test_an_unmatched_complaint_opens_a_case_about_the_operator(session: Session
 # ------------------------------------------------------------------------------------------ matching
 
 
-def test_matching_later_links_the_institution_and_never_the_words(session: Session, people: dict[str, Actor]):
+def test_matching_later_links_the_institution_and_never_the_words(
+    session: Session, people: dict[str, Actor]
+) -> None:
     uscc = institution(session)
     reference = complain(session, name="示例培训")
     before = queries.complaint(session, reference)
@@ -371,7 +377,7 @@ def _assert_private(view: dict[str, Any], people: dict[str, Actor]) -> None:
 
 def test_the_complainant_sees_received_then_being_handled_then_the_decision(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     uscc = institution(session)
     reference = complain(session, uscc)
     view = inbox.complainant_view(session, reference)
@@ -422,7 +428,7 @@ def test_the_complainant_sees_received_then_being_handled_then_the_decision(
     assert "张三" not in json.dumps(view, ensure_ascii=False)
 
 
-def test_the_complainant_sees_the_rejection_reason(session: Session, people: dict[str, Actor]):
+def test_the_complainant_sees_the_rejection_reason(session: Session, people: dict[str, Actor]) -> None:
     reference = complain(session, institution(session))
     inbox.triage_reject(session, reference, "已转12315处理（消费纠纷）", people["officer"], now=NOW)
     view = inbox.complainant_view(session, reference)
@@ -432,7 +438,7 @@ def test_the_complainant_sees_the_rejection_reason(session: Session, people: dic
 
 def test_the_complainant_of_a_dismissed_case_sees_plain_words_not_the_internal_reason(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     uscc = institution(session)
     case = casework.open_case(
         session, CaseOpenIn(uscc=uscc, basis=[], summary="x"), people["officer"], now=NOW, jurisdiction=J
@@ -454,7 +460,9 @@ def test_the_complainant_of_a_dismissed_case_sees_plain_words_not_the_internal_r
     _assert_private(view, people)
 
 
-def test_a_merged_case_is_followed_into_the_case_it_joined(session: Session, people: dict[str, Actor]):
+def test_a_merged_case_is_followed_into_the_case_it_joined(
+    session: Session, people: dict[str, Actor]
+) -> None:
     uscc = institution(session)
     first = casework.open_case(
         session, CaseOpenIn(uscc=uscc, basis=[], summary="a"), people["officer"], now=NOW, jurisdiction=J

@@ -18,6 +18,7 @@ from rules.yamlio import DataFileError
 from supervision.accounts.models import StaffUser
 from supervision.accounts.permissions import Actor
 from supervision.cases import casework, inspections, queries
+from supervision.cases.models import Attachment
 from supervision.cases.schemas import CaseOpenIn, InspectionIn, ProposalIn
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Forbidden, Invalid, TooLarge
@@ -100,7 +101,7 @@ def record(session: Session, payload: InspectionIn, actor: Actor) -> Any:
 # ------------------------------------------------------------------------------------------ checklist
 
 
-def test_the_default_checklist_has_the_eight_items_each_citing_a_catalogue_id():
+def test_the_default_checklist_has_the_eight_items_each_citing_a_catalogue_id() -> None:
     items = inspections.checklist()
     assert [i.code for i in items] == [
         "licence_displayed",
@@ -119,7 +120,7 @@ def test_the_default_checklist_has_the_eight_items_each_citing_a_catalogue_id():
     assert by_code["prepaid_escrow"] == "FEE-NO-ESCROW"
 
 
-def test_a_bad_checklist_file_lists_every_problem(tmp_path: Path):
+def test_a_bad_checklist_file_lists_every_problem(tmp_path: Path) -> None:
     bad = tmp_path / "checklist.yaml"
     bad.write_text(
         "items:\n"
@@ -139,7 +140,7 @@ def test_a_bad_checklist_file_lists_every_problem(tmp_path: Path):
 
 def test_an_inspection_with_every_item_passed_is_recorded_and_opens_no_case(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     uscc = institution(session)
     inspection = record(session, data([people["officer"], people["officer2"]], uscc=uscc), people["officer"])
     assert re.fullmatch(r"JC2026-\d{6}", inspection.reference)
@@ -154,7 +155,7 @@ def test_an_inspection_with_every_item_passed_is_recorded_and_opens_no_case(
     assert audited == 1
 
 
-def test_a_failed_item_opens_a_case_citing_its_rule_id(session: Session, people: dict[str, Actor]):
+def test_a_failed_item_opens_a_case_citing_its_rule_id(session: Session, people: dict[str, Actor]) -> None:
     uscc = institution(session)
     payload = data(
         [people["officer"], people["officer2"]],
@@ -184,7 +185,7 @@ def test_a_failed_item_opens_a_case_citing_its_rule_id(session: Session, people:
 
 def test_an_unregistered_operator_is_inspected_by_address_and_grid(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     payload = data(
         [people["officer"], people["supervisor"]],
         address="天河区某小区5栋302",
@@ -199,7 +200,9 @@ def test_an_unregistered_operator_is_inspected_by_address_and_grid(
     assert [p.loc for p in err.value.problems] == ["grid"]
 
 
-def test_two_officers_take_part_and_the_recorder_is_one_of_them(session: Session, people: dict[str, Actor]):
+def test_two_officers_take_part_and_the_recorder_is_one_of_them(
+    session: Session, people: dict[str, Actor]
+) -> None:
     uscc = institution(session)
     with pytest.raises(Invalid, match="cannot be recorded") as err:
         record(session, data([people["officer"]], uscc=uscc), people["officer"])
@@ -224,14 +227,14 @@ def test_two_officers_take_part_and_the_recorder_is_one_of_them(session: Session
     assert "listed twice" in msgs["officers"]
 
 
-def test_admins_and_auditors_record_no_inspection(session: Session, people: dict[str, Actor]):
+def test_admins_and_auditors_record_no_inspection(session: Session, people: dict[str, Actor]) -> None:
     uscc = institution(session)
     for who in ("admin", "auditor"):
         with pytest.raises(Forbidden):
             record(session, data([people[who], people["officer"]], uscc=uscc), people[who])
 
 
-def test_bad_input_lists_every_problem_at_once(session: Session, people: dict[str, Actor]):
+def test_bad_input_lists_every_problem_at_once(session: Session, people: dict[str, Actor]) -> None:
     items = answers(fees_displayed="fail")  # a fail with no note
     items = [i for i in items if i["code"] != "premises_safe"]  # one item not answered
     items.append({"code": "no_such_item", "result": "pass"})
@@ -267,13 +270,13 @@ def inspected(session: Session, people: dict[str, Actor]) -> int:
 
 def attach(
     session: Session, owner_id: int, name: str, content: bytes, actor: Actor | str, owner: str = "inspection"
-):
+) -> Attachment:
     return inspections.attach_file(session, owner, owner_id, name, content, actor, now=NOW)
 
 
 def test_the_type_is_checked_by_content_not_by_name(
     session: Session, people: dict[str, Actor], inspected: int
-):
+) -> None:
     officer = people["officer"]
     assert attach(session, inspected, "photo.pdf", PNG, officer).content_type == "image/png"
     assert attach(session, inspected, "a.jpg", JPEG, officer).content_type == "image/jpeg"
@@ -289,7 +292,7 @@ def test_the_type_is_checked_by_content_not_by_name(
     assert [a.filename for a in kept] == ["photo.pdf", "a.jpg", "a.webp", "笔录.pdf"]
 
 
-def test_the_size_cap_is_ten_mebibytes(session: Session, people: dict[str, Actor], inspected: int):
+def test_the_size_cap_is_ten_mebibytes(session: Session, people: dict[str, Actor], inspected: int) -> None:
     exactly = PNG + b"\x00" * (10 * MiB - len(PNG))
     assert len(exactly) == 10 * MiB
     kept = attach(session, inspected, "big.png", exactly, people["officer"])
@@ -301,7 +304,7 @@ def test_the_size_cap_is_ten_mebibytes(session: Session, people: dict[str, Actor
 
 def test_the_sha256_is_kept_and_the_content_is_for_staff(
     session: Session, people: dict[str, Actor], inspected: int
-):
+) -> None:
     kept = attach(session, inspected, "../../etc/现场照片.png", PNG, people["officer"])
     assert kept.sha256 == hashlib.sha256(PNG).hexdigest() and kept.size_bytes == len(PNG)
     assert kept.filename == "现场照片.png" and kept.uploaded_by == people["officer"].name
@@ -315,7 +318,7 @@ def test_the_sha256_is_kept_and_the_content_is_for_staff(
         attach(session, inspected, "x.png", PNG, f"institution:{new_uscc()}")
 
 
-def test_the_institution_attaches_files_to_its_statement(session: Session, people: dict[str, Actor]):
+def test_the_institution_attaches_files_to_its_statement(session: Session, people: dict[str, Actor]) -> None:
     uscc = institution(session)
     case = casework.open_case(
         session,
@@ -353,7 +356,7 @@ def test_the_institution_attaches_files_to_its_statement(session: Session, peopl
 
 def test_coverage_counts_operating_institutions_inspected_in_the_last_twelve_months(
     session: Session, people: dict[str, Actor]
-):
+) -> None:
     grid = "珠吉"
     a, b, _ = (institution(session, grid=grid) for _ in range(3))
     institution(session, grid=grid, status="closed")
