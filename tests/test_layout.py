@@ -41,3 +41,18 @@ def test_the_readme_table_names_every_area_and_only_folders_that_exist() -> None
     named = readme_folders()
     assert named - NOT_AREAS == areas()
     assert [f for f in sorted(named) if not (ROOT / "supervision" / f / "__init__.py").exists()] == []
+
+
+def readme_extras() -> dict[str, set[str]]:
+    """The named extras (``name.py``) the README's table gives for each supervision/ folder."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Where things go", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `supervision/(\w+)/` \|(.*)\|$", section, flags=re.MULTILINE)
+    return {folder: set(re.findall(r"`(\w+\.py)`", text)) for folder, text in rows}
+
+
+def test_the_readme_names_every_extra_of_an_area_and_only_files_that_exist() -> None:
+    extras = readme_extras()
+    for area in sorted(areas()):
+        files = {p.name for p in (ROOT / "supervision" / area).glob("*.py")} - {"__init__.py", *AREA_FILES}
+        assert extras[area] == files, area
