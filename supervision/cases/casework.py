@@ -464,6 +464,22 @@ def return_proposal(
     session: Session, reference: str, reason: str, actor: Actor, *, version: int, now: dt.datetime
 ) -> Case:
     """A supervisor returns a proposal for more work (``proposed`` → ``investigating``)."""
+    return _back_to_investigating(
+        session, reference, reason, actor, version=version, now=now, action="return"
+    )
+
+
+def _back_to_investigating(
+    session: Session,
+    reference: str,
+    reason: str,
+    actor: Actor,
+    *,
+    version: int,
+    now: dt.datetime,
+    action: str,
+) -> Case:
+    """Move the case back to ``investigating``; its proposal in play (pending or noticed) is returned."""
     case = get_case(session, reference)
     proposal = queries.pending_proposal(session, case.id or 0)
     transition(session, case, "investigating", actor, now=now, version=version, note=reason)
@@ -471,7 +487,7 @@ def return_proposal(
         proposal.status = "returned"
         proposal.returned_reason = reason.strip()
         session.add(proposal)
-        _audit_proposal(session, proposal, actor, "return", now)
+        _audit_proposal(session, proposal, actor, action, now)
     return case
 
 
@@ -637,15 +653,9 @@ def reconsider(
     session: Session, reference: str, reason: str, actor: Actor, *, version: int, now: dt.datetime
 ) -> Case:
     """The statement or hearing changed the facts: back to ``investigating``; the notice is withdrawn."""
-    case = get_case(session, reference)
-    proposal = queries.pending_proposal(session, case.id or 0)
-    transition(session, case, "investigating", actor, now=now, version=version, note=reason)
-    if proposal is not None:
-        proposal.status = "returned"
-        proposal.returned_reason = reason.strip()
-        session.add(proposal)
-        _audit_proposal(session, proposal, actor, "withdraw", now)
-    return case
+    return _back_to_investigating(
+        session, reference, reason, actor, version=version, now=now, action="withdraw"
+    )
 
 
 # ------------------------------------------------------------------------------------------ follow-up

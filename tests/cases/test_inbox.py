@@ -4,7 +4,6 @@ complainant sees in each state."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 from typing import Any
 
@@ -13,55 +12,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from supervision.accounts.models import StaffUser
 from supervision.accounts.permissions import Actor
 from supervision.cases import casework, inbox, queries
 from supervision.cases.schemas import CaseOpenIn, ComplaintIn, ProposalIn, TriageRejectIn
 from supervision.cases.service import file_complaint
-from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict, Forbidden, Invalid
-from supervision.registry import service as registry
-from tests.conftest import TODAY, example_document, new_uscc
+from tests.cases.conftest import NOW, institution
+from tests.conftest import TODAY, new_uscc
 
 J = "440106"
-NOW = FixedClock.on(TODAY).now()
 CONTACT = "13800138000 李女士"
-_n = itertools.count()
-
-
-def user(session: Session, role: str, grids: tuple[str, ...] = ("石牌", "天河南")) -> Actor:
-    """A staff user stored directly (no password hash: these tests never sign in)."""
-    name = f"ib{role}{next(_n)}x{id(session) % 10000}"
-    u = StaffUser(
-        username=name,
-        display_name=f"{name}显示名",
-        role=role,
-        password_hash="-",
-        active=True,
-        created_at=NOW,
-        grids=list(grids) if role == "officer" else [],
-    )
-    session.add(u)
-    session.flush()
-    return casework.actor_of(u)
-
-
-@pytest.fixture
-def people(session: Session) -> dict[str, Actor]:
-    return {
-        "officer": user(session, "officer"),
-        "officer2": user(session, "officer"),
-        "outsider": user(session, "officer", ("五山",)),
-        "supervisor": user(session, "supervisor"),
-        "admin": user(session, "admin"),
-        "auditor": user(session, "auditor"),
-    }
-
-
-def institution(session: Session, **changes: Any) -> str:
-    doc = example_document(**changes)
-    registry.save_documents(session, [registry.validate(doc)], actor="test", now=NOW)
-    return str(doc["uscc"])
 
 
 def complain(
@@ -155,7 +115,7 @@ def test_overdue_after_the_triage_deadline_and_the_filters(
 def test_a_complaint_naming_a_registered_institution_by_name_is_suggested(
     session: Session, people: dict[str, Actor]
 ) -> None:
-    name = f"天河名称匹配培训中心{next(_n)}"
+    name = f"天河名称匹配培训中心{new_uscc()[-6:]}"
     uscc = institution(session, name=name)
     reference = complain(session, name=name)
     r = row(session, reference, people["officer"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -15,63 +14,21 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from rules.yamlio import DataFileError
-from supervision.accounts.models import StaffUser
 from supervision.accounts.permissions import Actor
 from supervision.cases import casework, inspections, queries
 from supervision.cases.models import Attachment
 from supervision.cases.schemas import CaseOpenIn, InspectionIn, ProposalIn
-from supervision.core.clock import FixedClock
 from supervision.core.errors import Forbidden, Invalid, TooLarge
 from supervision.lists.catalogue import known_ids
-from supervision.registry import service as registry
-from tests.conftest import TODAY, example_document, new_uscc
+from tests.cases.conftest import NOW, institution, user
+from tests.conftest import TODAY, new_uscc
 
 J = "440106"
-NOW = FixedClock.on(TODAY).now()
 MiB = 1024 * 1024
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 40
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
-_n = itertools.count()
-
-
-def user(
-    session: Session, role: str, grids: tuple[str, ...] = ("石牌", "天河南"), active: bool = True
-) -> Actor:
-    """A staff user stored directly (no password hash: these tests never sign in)."""
-    name = f"in{role}{next(_n)}x{id(session) % 10000}"
-    u = StaffUser(
-        username=name,
-        display_name=name,
-        role=role,
-        password_hash="-",
-        active=active,
-        created_at=NOW,
-        grids=list(grids) if role == "officer" else [],
-    )
-    session.add(u)
-    session.flush()
-    return casework.actor_of(u)
-
-
-@pytest.fixture
-def people(session: Session) -> dict[str, Actor]:
-    return {
-        "officer": user(session, "officer"),
-        "officer2": user(session, "officer"),
-        "outsider": user(session, "officer", ("五山",)),
-        "supervisor": user(session, "supervisor"),
-        "supervisor2": user(session, "supervisor"),
-        "admin": user(session, "admin"),
-        "auditor": user(session, "auditor"),
-    }
-
-
-def institution(session: Session, **changes: Any) -> str:
-    doc = example_document(**changes)
-    registry.save_documents(session, [registry.validate(doc)], actor="test", now=NOW)
-    return str(doc["uscc"])
 
 
 def answers(**results: str) -> list[dict[str, Any]]:

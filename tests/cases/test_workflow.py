@@ -4,14 +4,11 @@ to be heard; the rectification follow-up; two officers at once."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from supervision.accounts.models import StaffUser
 from supervision.accounts.permissions import Actor
 from supervision.cases import casework, queries
 from supervision.cases.models import CASE_STATES, Case
@@ -19,48 +16,10 @@ from supervision.cases.schemas import CaseOpenIn, ProposalIn
 from supervision.cases.workflow import TRANSITIONS, transition
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict, Forbidden, Invalid
-from supervision.registry import service as registry
-from tests.conftest import TODAY, example_document
+from tests.cases.conftest import NOW, institution
+from tests.conftest import TODAY
 
 J = "440106"
-NOW = FixedClock.on(TODAY).now()
-_n = itertools.count()
-
-
-def user(session: Session, role: str, grids: tuple[str, ...] = ("石牌", "天河南")) -> Actor:
-    """A staff user stored directly (no password hash: these tests never sign in)."""
-    name = f"{role}{next(_n)}x{id(session) % 10000}"
-    u = StaffUser(
-        username=name,
-        display_name=name,
-        role=role,
-        password_hash="-",
-        active=True,
-        created_at=NOW,
-        grids=list(grids) if role == "officer" else [],
-    )
-    session.add(u)
-    session.flush()
-    return casework.actor_of(u)
-
-
-@pytest.fixture
-def people(session: Session) -> dict[str, Actor]:
-    return {
-        "officer": user(session, "officer"),
-        "officer2": user(session, "officer"),
-        "outsider": user(session, "officer", ("五山",)),
-        "supervisor": user(session, "supervisor"),
-        "supervisor2": user(session, "supervisor"),
-        "admin": user(session, "admin"),
-        "auditor": user(session, "auditor"),
-    }
-
-
-def institution(session: Session, **changes: Any) -> str:
-    doc = example_document(**changes)
-    registry.save_documents(session, [registry.validate(doc)], actor="test", now=NOW)
-    return str(doc["uscc"])
 
 
 def opened(session: Session, actor: Actor, uscc: str, basis: tuple[str, ...] = ("LIC-EXPIRED",)) -> Case:
