@@ -89,6 +89,23 @@ def case_out(session: Session, case: Case, today: dt.date) -> CaseOut:
     )
 
 
+def record_event(
+    session: Session,
+    case_id: int,
+    actor: str,
+    kind: str,
+    *,
+    note: str | None,
+    now: dt.datetime,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Add one entry to a case's record (a note, the institution's statement, the officer's answer …);
+    transitions write theirs in :func:`supervision.cases.workflow.transition`."""
+    event = CaseEvent(case_id=case_id, at=now, actor=actor, kind=kind, note=note, data=data)
+    session.add(event)
+    return event
+
+
 def is_overdue(case: Case, today: dt.date) -> bool:
     """Past the 90-day decision deadline and not yet decided (or ended)."""
     return (
@@ -242,8 +259,7 @@ def add_note(session: Session, reference: str, actor: Actor, note: str, *, now: 
     _grid_check(actor, case.grid, f"case {reference}")
     if not note.strip():
         raise Invalid("the note is empty", [Problem("note", "write something")])
-    event = CaseEvent(case_id=case.id or 0, at=now, actor=actor.name, kind="note", note=note.strip())
-    session.add(event)
+    event = record_event(session, case.id or 0, actor.name, "note", note=note.strip(), now=now)
     audit.record(
         session,
         at=now,
@@ -360,14 +376,8 @@ def approve(
         # The lift proposed when a closed case was confirmed rectified: approving it records the lift.
         _grid_check(actor, case.grid, f"case {reference}")
         _record(session, case, proposal, actor, now=now)
-        session.add(
-            CaseEvent(
-                case_id=case.id or 0,
-                at=now,
-                actor=actor.name,
-                kind="note",
-                note=f"lift approved: {proposal.summary}",
-            )
+        record_event(
+            session, case.id or 0, actor.name, "note", note=f"lift approved: {proposal.summary}", now=now
         )
         session.flush()
         return proposal
@@ -538,15 +548,14 @@ def state_case(
     proposal.statement_at = now
     proposal.hearing_requested = hearing
     session.add(proposal)
-    session.add(
-        CaseEvent(
-            case_id=proposal.case_id,
-            at=now,
-            actor=f"institution:{uscc}",
-            kind="statement",
-            note=proposal.statement,
-            data={"hearing_requested": hearing},
-        )
+    record_event(
+        session,
+        proposal.case_id,
+        f"institution:{uscc}",
+        "statement",
+        note=proposal.statement,
+        data={"hearing_requested": hearing},
+        now=now,
     )
     audit.record(
         session,
@@ -569,14 +578,13 @@ def waive(session: Session, uscc: str, proposal_id: int, *, now: dt.datetime) ->
         raise Conflict("the notice can no longer be waived", "not_waivable")
     proposal.waived_at = now
     session.add(proposal)
-    session.add(
-        CaseEvent(
-            case_id=proposal.case_id,
-            at=now,
-            actor=f"institution:{uscc}",
-            kind="note",
-            note="the institution waived its statement and hearing (放弃陈述申辩)",
-        )
+    record_event(
+        session,
+        proposal.case_id,
+        f"institution:{uscc}",
+        "note",
+        note="the institution waived its statement and hearing (放弃陈述申辩)",
+        now=now,
     )
     audit.record(
         session,
@@ -610,9 +618,7 @@ def answer_statement(
         raise Invalid("the answer is empty", [Problem("answer", "write the answer")])
     proposal.answer = answer.strip()
     session.add(proposal)
-    session.add(
-        CaseEvent(case_id=case.id or 0, at=now, actor=actor.name, kind="answer", note=proposal.answer)
-    )
+    record_event(session, case.id or 0, actor.name, "answer", note=proposal.answer, now=now)
     audit.record(
         session,
         at=now,
@@ -789,14 +795,13 @@ def _request_dismissal(session: Session, case: Case, reason: str, actor: Actor, 
     _grid_check(actor, case.grid, f"case {case.reference}")
     if not reason.strip():
         raise Invalid("a dismissal needs a reason", [Problem("note", "why the case should be dismissed")])
-    session.add(
-        CaseEvent(
-            case_id=case.id or 0,
-            at=now,
-            actor=actor.name,
-            kind="note",
-            note=f"dismissal asked (待审核人确认): {reason.strip()}",
-        )
+    record_event(
+        session,
+        case.id or 0,
+        actor.name,
+        "note",
+        note=f"dismissal asked (待审核人确认): {reason.strip()}",
+        now=now,
     )
     session.flush()
     return case

@@ -17,9 +17,9 @@ from sqlmodel import Session
 
 from rules.uscc import is_well_formed
 from supervision.accounts.permissions import Actor, Perm, Role, can, in_grid
-from supervision.cases import queries
+from supervision.cases import casework, queries
 from supervision.cases.casework import get_case, open_case
-from supervision.cases.models import OPEN_STATES, Case, CaseEvent, Complaint
+from supervision.cases.models import OPEN_STATES, Case, Complaint
 from supervision.cases.schemas import (
     KIND_EN,
     KIND_ZH,
@@ -316,15 +316,8 @@ def triage(
 
 
 def _note(session: Session, case: Case, actor: Actor, now: dt.datetime, note: str, reference: str) -> None:
-    session.add(
-        CaseEvent(
-            case_id=case.id or 0,
-            at=now,
-            actor=actor.name,
-            kind="note",
-            note=note,
-            data={"complaint": reference},
-        )
+    casework.record_event(
+        session, case.id or 0, actor.name, "note", note=note, data={"complaint": reference}, now=now
     )
 
 

@@ -24,9 +24,9 @@ from sqlmodel import Session
 from rules.uscc import is_well_formed
 from rules.yamlio import DataFileError, load_file
 from supervision.accounts.permissions import Actor, Perm, Role, can, in_grid
-from supervision.cases import queries
+from supervision.cases import casework, queries
 from supervision.cases.casework import actor_of, open_case
-from supervision.cases.models import Attachment, CaseEvent, Inspection
+from supervision.cases.models import Attachment, Inspection
 from supervision.cases.schemas import (
     AttachmentOut,
     CaseOpenIn,
@@ -173,15 +173,14 @@ def record_inspection(
             jurisdiction=jurisdiction,
         )
         case_id = case.id
-        session.add(
-            CaseEvent(
-                case_id=case.id or 0,
-                at=now,
-                actor=actor.name,
-                kind="note",
-                note=f"opened from inspection {reference} (检查发现问题立案)",
-                data={"inspection": reference, "failed": [i["code"] for i in failed]},
-            )
+        casework.record_event(
+            session,
+            case.id or 0,
+            actor.name,
+            "note",
+            note=f"opened from inspection {reference} (检查发现问题立案)",
+            data={"inspection": reference, "failed": [i["code"] for i in failed]},
+            now=now,
         )
     inspection = Inspection(
         id=inspection_id,
@@ -438,15 +437,14 @@ def attach_file(
     meta = _attachment_out(attachment)
     subject = _owner(session, owner, owner_id)
     if owner in ("case", "proposal") and subject.case_id is not None:
-        session.add(
-            CaseEvent(
-                case_id=subject.case_id,
-                at=now,
-                actor=by,
-                kind="attachment",
-                note=meta.filename,
-                data={"attachment_id": meta.id, "sha256": meta.sha256, "owner": owner},
-            )
+        casework.record_event(
+            session,
+            subject.case_id,
+            by,
+            "attachment",
+            note=meta.filename,
+            data={"attachment_id": meta.id, "sha256": meta.sha256, "owner": owner},
+            now=now,
         )
     audit.record(
         session,
