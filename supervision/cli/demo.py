@@ -33,7 +33,8 @@ def demo_data(
     if if_empty:
         with session_scope(engine) as session:
             if registry_service.count(session):
-                err.print("registry already has data; demo data not loaded")
+                err.print("registry already has data; demo registry not loaded")
+                _demo_casework(engine)
                 return
     with progress() as bar:
         task = bar.add_task("demo registry", total=count)
@@ -65,6 +66,7 @@ def _demo_decisions_and_lists(engine: Engine) -> None:
     with session_scope(engine) as session:  # findings first: the white list needs "no open critical finding"
         run = compliance.run_full(session, clock.today(), "system:demo-data", now=now)
     err.print(f"rule run {run.id}: {run.institutions} institutions checked")
+    _demo_casework(engine)
     with session_scope(engine) as session:
         outcomes = lists.publish(
             session,
@@ -75,3 +77,14 @@ def _demo_decisions_and_lists(engine: Engine) -> None:
         )
     for o in outcomes:
         err.print(f"{o.kind} list: {o.status}, edition {o.seq}, {o.entries} entries")
+
+
+def _demo_casework(engine: Engine) -> None:
+    from supervision.demo.casework import PASSWORD, STAFF, load_demo_casework
+
+    n = load_demo_casework(engine, settings_clock().now(), get_settings().jurisdiction)
+    if n:
+        err.print(f"opened {n} demo cases, with complaints and inspections")
+    for username, role, _, grids in STAFF:
+        where = f" ({', '.join(grids)})" if grids else ""
+        err.print(f"demo account {username} / {PASSWORD}: {role}{where}")
