@@ -51,7 +51,7 @@ def dashboard(session: Session, *, today: dt.date, grid: str | None, jurisdictio
     with_tiers = risk_tier_available(session)
     by_category = dict.fromkeys(CATEGORIES, 0)
     by_status = dict.fromkeys(STATUSES, 0)
-    operating = inspected = red = yellow = 0
+    operating = inspected = red = yellow = counted_now = 0
     for r in queries.dashboard_institutions(
         session, grid=grid, today=today, inspected_since=inspected_since, risk_tier=with_tiers
     ):
@@ -59,6 +59,8 @@ def dashboard(session: Session, *, today: dt.date, grid: str | None, jurisdictio
         by_status[r.status] += r.n
         if r.status == "operating":
             operating += r.n
+            if r.category == "subject":
+                counted_now = r.n
         inspected += r.inspected
         red += r.red
         yellow += r.yellow
@@ -111,7 +113,7 @@ def dashboard(session: Session, *, today: dt.date, grid: str | None, jurisdictio
             share=inspected / operating if operating else None,
         ),
         risk_tiers=RiskTierCounts(available=with_tiers, red=red, yellow=yellow),
-        subject_trend=subject_trend(session, today=today, grid=grid),
+        subject_trend=subject_trend(session, today=today, grid=grid, counted_now=counted_now),
     )
 
 
@@ -136,7 +138,9 @@ def forget_risk_tier_column() -> None:
     _risk_tier_column.clear()
 
 
-def subject_trend(session: Session, *, today: dt.date, grid: str | None) -> list[MonthCount]:
+def subject_trend(
+    session: Session, *, today: dt.date, grid: str | None, counted_now: int
+) -> list[MonthCount]:
     """Subject-training institutions (学科类) over the last 24 months (the 压减 goal): per month, the number
     of institutions that were ``operating`` with ``subject`` in their licence scope at the end of the month
     (at the end of today for the current month), in the grid they were registered in then.
@@ -150,15 +154,16 @@ def subject_trend(session: Session, *, today: dt.date, grid: str | None) -> list
     critical findings or without escrow, and editions exist only from the first publication.
 
     Before the registry's first record (the first import) nothing is known: those months have ``count``
-    None rather than a made-up zero. The current month always has the current registry's count."""
+    None rather than a made-up zero. The current month always has the current registry's count,
+    ``counted_now`` (the dashboard counts it with the institutions)."""
     months = _trend_months(today)
     labels = [m for m, _ in months]
     boundaries = [dt.datetime.combine(d + dt.timedelta(days=1), dt.time(0), SHANGHAI) for _, d in months]
     rows = queries.dashboard_subject_trend(session, grid=grid, labels=labels, boundaries=boundaries)
     out: list[MonthCount] = []
-    for (label, day), boundary, (_, first_record, n) in zip(months, boundaries, rows, strict=True):
-        known = day == today or (first_record is not None and first_record < boundary)
-        out.append(MonthCount(month=label, as_of=day, count=n if known else None))
+    for (label, day), boundary, (_, older, first, delta) in zip(months, boundaries, rows, strict=True):
+        known = day == today or older or (first is not None and first < boundary)
+        out.append(MonthCount(month=label, as_of=day, count=counted_now + delta if known else None))
     return out
 
 

@@ -228,10 +228,13 @@ def dashboard_institutions(
         if risk_tier
         else "0 AS red, 0 AS yellow"
     )
+    # Grouped by two booleans and the status (a handful of groups the planner knows as such: one hash
+    # aggregate), the category named afterwards.
     sql = f"""
-SELECT CASE WHEN l.id IS NULL THEN 'unlicensed'
-            WHEN 'subject' = ANY(l.scope_categories) THEN 'subject'
-            ELSE 'non_subject' END AS category,
+SELECT CASE WHEN g.unlicensed THEN 'unlicensed' WHEN g.subject THEN 'subject' ELSE 'non_subject' END
+         AS category, g.status, g.n, g.inspected, g.red, g.yellow
+FROM (
+SELECT l.id IS NULL AS unlicensed, coalesce('subject' = ANY(l.scope_categories), FALSE) AS subject,
        i.status, count(*) AS n,
        count(*) FILTER (WHERE i.status = 'operating' AND i.uscc IN (
          SELECT x.uscc FROM inspection x
@@ -239,7 +242,8 @@ SELECT CASE WHEN l.id IS NULL THEN 'unlicensed'
        {tiers}
 FROM institution i LEFT JOIN licence l ON l.institution_id = i.id
 WHERE TRUE{_grid_sql("i.grid", grid)}
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
+) g
 """
     return list(session.execute(text(sql), {"grid": grid, "today": today, "since": inspected_since}))
 
@@ -296,34 +300,35 @@ WITH points AS (
   FROM unnest(CAST(:labels AS text[]), CAST(:boundaries AS timestamptz[])) AS p(label, boundary)
 ),
 changes AS MATERIALIZED (
-  SELECT a.entity_key AS uscc, a.at,
+  SELECT a.id, a.entity_key AS uscc, a.at,
          lag(a.at) OVER (PARTITION BY a.entity_key ORDER BY a.at, a.id) AS prev_at,
-         max(a.at) OVER (PARTITION BY a.entity_key) AS last_at,
-         CASE WHEN a.before IS NULL THEN FALSE
-              ELSE a.before ->> 'status' = 'operating'
-                   AND coalesce((a.before -> 'licence' -> 'scope' -> 'categories')::jsonb ? 'subject', FALSE)
-                   {grid_before}
-         END AS was_counted
+         row_number() OVER (PARTITION BY a.entity_key ORDER BY a.at DESC, a.id DESC) AS from_last
   FROM audit_log a
   WHERE a.entity = 'institution' AND a.at >= :since
 ),
-counted_now AS MATERIALIZED (
-  SELECT i.uscc FROM institution i JOIN licence l ON l.institution_id = i.id
-  WHERE i.status = 'operating' AND 'subject' = ANY(l.scope_categories){grid_now}
+counted_now_changed AS MATERIALIZED (
+  SELECT c.at AS last_at
+  FROM changes c JOIN institution i ON i.uscc = c.uscc JOIN licence l ON l.institution_id = i.id
+  WHERE c.from_last = 1 AND i.status = 'operating' AND 'subject' = ANY(l.scope_categories){grid_now}
 ),
-changed_since AS MATERIALIZED (
-  SELECT DISTINCT c.uscc, c.last_at FROM changes c JOIN counted_now n ON n.uscc = c.uscc
+firsts AS MATERIALIZED (
+  SELECT c.id, c.prev_at, c.at FROM changes c
+  WHERE EXISTS (SELECT 1 FROM points p
+                WHERE p.boundary > coalesce(c.prev_at, '-infinity') AND p.boundary <= c.at)
 ),
 was AS MATERIALIZED (
-  SELECT c.prev_at, c.at FROM changes c WHERE c.was_counted
+  SELECT f.prev_at, f.at
+  FROM firsts f JOIN audit_log a ON a.id = f.id,
+       LATERAL json_to_record(a.before) AS d(status text, grid text, licence json)
+  WHERE a.before IS NOT NULL AND d.status = 'operating'{grid_before}
+    AND coalesce((d.licence -> 'scope' -> 'categories')::jsonb ? 'subject', FALSE)
 )
 SELECT p.label,
-       (SELECT min(a.at) FROM audit_log a WHERE a.entity = 'institution') AS first_record,
-       (SELECT count(*) FROM counted_now)
-       - (SELECT count(*) FROM changed_since s WHERE s.last_at >= p.boundary)
-       + (SELECT count(*) FROM was w
-          WHERE (w.prev_at IS NULL OR w.prev_at < p.boundary) AND w.at >= p.boundary)
-       AS n
+       EXISTS (SELECT 1 FROM audit_log a WHERE a.entity = 'institution' AND a.at < :since) AS older,
+       (SELECT min(c.at) FROM changes c) AS first_in_window,
+       (SELECT count(*) FROM was w
+        WHERE (w.prev_at IS NULL OR w.prev_at < p.boundary) AND w.at >= p.boundary)
+       - (SELECT count(*) FROM counted_now_changed s WHERE s.last_at >= p.boundary) AS delta
 FROM points p
 ORDER BY p.boundary
 """
@@ -331,16 +336,21 @@ ORDER BY p.boundary
 
 def dashboard_subject_trend(
     session: Session, *, grid: str | None, labels: list[str], boundaries: list[dt.datetime]
-) -> list[tuple[str, dt.datetime | None, int]]:
-    """For each point (a label and the instant that ends it), the number of institutions that were
-    operating with subject training in their licence scope at that instant, from the registry's audit log
-    (see :func:`supervision.cases.dashboard.subject_trend`); each row also carries the time of the
-    registry's first audit record (null when it has none)."""
+) -> list[tuple[str, bool, dt.datetime | None, int]]:
+    """For each point (a label and the instant that ends it, oldest first) the number of institutions that
+    were operating with subject training in their licence scope at that instant, less the number today,
+    from the registry's audit log (see :func:`supervision.cases.dashboard.subject_trend`).
+
+    Only the audit rows of the points' span are read, and only the documents that matter are parsed: for
+    each institution, the ``before`` of its first change after each point.
+
+    Rows: (label, whether the registry holds rows older than the first point, its first row in the span,
+    the count at the point less today's)."""
     sql = _SUBJECT_TREND_SQL.format(
-        grid_before="AND a.before ->> 'grid' = :grid" if grid is not None else "",
+        grid_before=" AND d.grid = :grid" if grid is not None else "",
         grid_now=_grid_sql("i.grid", grid),
     )
     rows = session.execute(
         text(sql), {"grid": grid, "labels": labels, "boundaries": boundaries, "since": min(boundaries)}
     )
-    return [(r.label, r.first_record, int(r.n)) for r in rows]
+    return [(r.label, bool(r.older), r.first_in_window, int(r.delta)) for r in rows]

@@ -347,6 +347,47 @@ def test_other_grid_and_district(session: Session, world: Dashboard) -> None:
     assert by_month["2026-03"] == 0 and by_month["2025-06"] == 1 and by_month["2025-05"] is None
 
 
+def test_trend_follows_moves_and_several_changes_in_a_month(session: Session, world: Dashboard) -> None:
+    """An institution registered in the other grid in January 2026 moves to this grid in June and is
+    suspended and reopened within June: it counts where it was at each month's end."""
+    mover = institution(session, now=at(dt.date(2026, 1, 10)), grid=OTHER)
+    for day, changes in (
+        (dt.date(2026, 6, 10), {"grid": GRID}),
+        (dt.date(2026, 6, 12), {"grid": GRID, "status": "suspended"}),
+        (dt.date(2026, 6, 20), {"grid": GRID}),
+    ):
+        registry.save_documents(session, [registry.validate({**mover, **changes})], actor="test", now=at(day))
+    here = trend(dashboard.dashboard(session, today=TODAY, grid=GRID, jurisdiction=J))
+    assert [here[m] for m in ("2025-05", "2025-06", "2026-03", "2026-05", "2026-06", "2026-08")] == [
+        None,
+        1,
+        0,
+        1,
+        2,
+        3,
+    ]
+    assert (here["2026-10"], here["2026-11"]) == (2, 3)
+    there = trend(dashboard.dashboard(session, today=TODAY, grid=OTHER, jurisdiction=J))
+    assert [there[m] for m in ("2025-12", "2026-01", "2026-05", "2026-06", "2026-10", "2026-11")] == [
+        0,
+        1,
+        1,
+        0,
+        0,
+        1,
+    ]
+    district = minus(dashboard.dashboard(session, today=TODAY, grid=None, jurisdiction=J), world)
+    by_month = {m["month"]: m["count"] for m in district["subject_trend"]}
+    assert [by_month[m] for m in ("2025-05", "2025-06", "2026-01", "2026-03", "2026-09", "2026-11")] == [
+        None,
+        1,
+        2,
+        1,
+        3,
+        4,
+    ]
+
+
 def test_overdue_rule_is_that_of_casework() -> None:
     """The dashboard's SQL counts as overdue exactly the cases :func:`casework.is_overdue` calls overdue."""
     for state in CASE_STATES:
