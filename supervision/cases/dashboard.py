@@ -16,6 +16,7 @@ from sqlmodel import Session
 from supervision.cases import queries
 from supervision.cases.models import CASE_STATES, OPEN_STATES
 from supervision.cases.schemas import (
+    STATE_ZH,
     CaseCounts,
     ComplaintCounts,
     Dashboard,
@@ -25,7 +26,7 @@ from supervision.cases.schemas import (
     RectificationDue,
     RiskTierCounts,
 )
-from supervision.core import rulebook
+from supervision.core import charts, rulebook
 from supervision.core.clock import SHANGHAI
 from supervision.core.errors import Invalid, Problem
 
@@ -36,6 +37,10 @@ DUE_DAYS = 14
 """Rectifications due within this many days (today included) are listed."""
 DUE_LIST_LIMIT = 20
 TREND_MONTHS = 24
+CATEGORY_ZH = {"subject": "学科类", "non_subject": "非学科类", "unlicensed": "无办学许可证"}
+STATUS_ZH = {"operating": "正常经营", "suspended": "暂停办学", "closed": "已停办"}
+SEVERITY_ZH = {"critical": "严重", "major": "较重", "minor": "一般", "notice": "提示"}
+TIER_ZH = {"red": "红色", "yellow": "黄色"}
 
 _risk_tier_column: dict[str, bool] = {}
 
@@ -117,6 +122,41 @@ def dashboard(session: Session, *, today: dt.date, grid: str | None, jurisdictio
     )
 
 
+def dashboard_charts(d: Dashboard) -> dict[str, str]:
+    """The dashboard's charts as SVG, by name: ``institutions_by_category``, ``institutions_by_status``,
+    ``open_findings``, ``cases_by_state``, ``risk_tiers``, ``subject_trend`` (labels in Chinese)."""
+    where = d.grid or "全区"
+    severity = {SEVERITY_ZH[k]: c for k, c in charts.SEVERITY_COLOURS.items()}
+    tiers = {TIER_ZH[k]: charts.TIER_COLOURS[k] for k in TIER_ZH}
+    return {
+        "institutions_by_category": charts.bar_chart(
+            [(CATEGORY_ZH[k], v) for k, v in d.institutions.by_category.items()],
+            title=f"{where}机构（按类别）",
+        ),
+        "institutions_by_status": charts.bar_chart(
+            [(STATUS_ZH[k], v) for k, v in d.institutions.by_status.items()], title=f"{where}机构（按状态）"
+        ),
+        "open_findings": charts.bar_chart(
+            [(SEVERITY_ZH[k], v) for k, v in d.open_findings.items()],
+            title=f"{where}未整改问题（按严重程度）",
+            colours=severity,
+        ),
+        "cases_by_state": charts.bar_chart(
+            [(STATE_ZH[k], v) for k, v in d.cases.by_state.items()], title=f"{where}案件（按状态）"
+        ),
+        "risk_tiers": charts.stacked_bar(
+            [(TIER_ZH["red"], d.risk_tiers.red), (TIER_ZH["yellow"], d.risk_tiers.yellow)],
+            title=f"{where}风险预警机构",
+            colours=tiers,
+            empty_text="暂无风险等级数据" if not d.risk_tiers.available else "无红色、黄色机构",
+        ),
+        "subject_trend": charts.line_chart(
+            [(m.month, m.count) for m in d.subject_trend],
+            title=f"{where}学科类培训机构数（月末，近24个月）",
+        ),
+    }
+
+
 def risk_tier_available(session: Session) -> bool:
     """Whether the registry carries each institution's risk tier (风险等级).
 
@@ -185,4 +225,4 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
-__all__ = ["DUE_DAYS", "dashboard", "risk_tier_available", "subject_trend"]
+__all__ = ["DUE_DAYS", "dashboard", "dashboard_charts", "risk_tier_available", "subject_trend"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
@@ -411,6 +412,24 @@ def test_risk_tiers_when_the_column_exists(session: Session, world: Dashboard) -
         assert d.risk_tiers.model_dump() == {"available": True, "red": 1, "yellow": 5}
     finally:
         dashboard.forget_risk_tier_column()
+
+
+def test_charts_of_the_dashboard(session: Session, world: Dashboard) -> None:
+    d = dashboard.dashboard(session, today=TODAY, grid=GRID, jurisdiction=J)
+    svgs = dashboard.dashboard_charts(d)
+    assert set(svgs) == {
+        "institutions_by_category",
+        "institutions_by_status",
+        "open_findings",
+        "cases_by_state",
+        "risk_tiers",
+        "subject_trend",
+    }
+    for svg in svgs.values():
+        ET.fromstring(svg)
+    assert ">学科类<" in svgs["institutions_by_category"] and ">4<" in svgs["institutions_by_category"]
+    assert "暂无风险等级数据" in svgs["risk_tiers"]
+    assert "2024-12: 无记录" in svgs["subject_trend"] and "2026-11: 2" in svgs["subject_trend"]
 
 
 def test_unknown_grid_is_refused(session: Session) -> None:
