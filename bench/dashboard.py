@@ -56,6 +56,7 @@ SELECT 'BENCH-' || i.id, i.uscc, i.name, i.grid, 'manual',
        ARRAY['LIC-EXPIRED'], 'bench', '{}', 'bench', :now, d, d + 90, 1, :now, NULL
 FROM institution i, LATERAL (SELECT CAST(:today AS date) - (i.id * 7919 % 200)::int AS d) o
 WHERE i.id % 20 = 0
+ORDER BY i.id
 """
 DECISIONS_SQL = """
 WITH d AS (

@@ -146,7 +146,8 @@ def line_chart(
         body.append(_text(width / 2, height / 2, empty_text if not points else missing_text, anchor="middle"))
         return _svg(title, desc, width, height, body, points)
     left = max(_text_width(show(max(v for _, v in known))), 24) + PAD * 2
-    right, top, bottom = PAD * 3, TITLE_HEIGHT + PAD * 2, height - ROW - PAD
+    widest = max(_text_width(label) for label, _ in points) + PAD
+    right, top, bottom = max(PAD * 3, widest / 2), TITLE_HEIGHT + PAD * 2, height - ROW - PAD
     low, high = min(0.0, *(v for _, v in known)), max(v for _, v in known)
     high = high if high > low else low + 1
     step = (width - left - right) / max(len(points) - 1, 1)
@@ -161,9 +162,13 @@ def line_chart(
     for bound in (low, high):
         tick = show(_int_if_whole(bound))
         body.append(_text(left - PAD / 2, at(0, bound)[1], tick, anchor="end", fill=MUTED))
-    every = max(1, math.ceil(max(_text_width(label) for label, _ in points) * len(points) / (width - left)))
+    # Every ``every``-th label under the axis, the last one always, each as wide as the widest.
+    last = len(points) - 1
+    every = max(1, math.ceil(widest / step)) if step > 0 else 1
+    shown = {i for i in range(0, last + 1, every) if last - i >= every or i == last}
+    shown.add(last)
     for i, (label, _) in enumerate(points):
-        if i % every == 0 or i == len(points) - 1:
+        if i in shown:
             body.append(_text(left + i * step, bottom + ROW / 2 + 2, label, anchor="middle", fill=MUTED))
     segment: list[str] = []
     segments: list[list[str]] = []
