@@ -108,9 +108,7 @@ def record_event(
 
 def is_overdue(case: Case, today: dt.date) -> bool:
     """Past the 90-day decision deadline and not yet decided (or ended)."""
-    return (
-        case.state in ("new", "assigned", "investigating", "proposed", "notified") and today > case.decide_by
-    )
+    return case.state in queries.UNDECIDED_STATES and today > case.decide_by
 
 
 # ------------------------------------------------------------------------------------------ opening

@@ -389,3 +389,171 @@ def coverage(session: Session, *, since: dt.date, until: dt.date, grid: str | No
         {"since": since, "until": until, "grid": grid},
     )
     return [dict(r._mapping) for r in rows]
+
+
+# ------------------------------------------------------------------------------------------ dashboard
+# Every figure is aggregated by PostgreSQL; a grid adds a fixed condition to the statement (never a value
+# spliced in: the grid is a bound parameter).
+
+UNDECIDED_STATES = ("new", "assigned", "investigating", "proposed", "notified")
+"""States in which a case is not yet decided or ended: past ``decide_by`` it is overdue (the rule of
+:func:`supervision.cases.casework.is_overdue`)."""
+
+_UNDECIDED_SQL = "(" + ",".join(f"'{s}'" for s in UNDECIDED_STATES) + ")"
+
+
+def _grid_sql(column: str, grid: str | None) -> str:
+    return f" AND {column} = :grid" if grid is not None else ""
+
+
+def has_risk_tier(session: Session) -> bool:
+    """Whether the institution table has the ``risk_tier`` column."""
+    return bool(
+        session.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = 'institution'"
+                " AND column_name = 'risk_tier')"
+            )
+        ).scalar_one()
+    )
+
+
+def dashboard_institutions(
+    session: Session, *, grid: str | None, today: dt.date, inspected_since: dt.date, risk_tier: bool
+) -> list[Any]:
+    """Institutions grouped by category (from the licence scope) and status, each group with how many of
+    its operating institutions were inspected after ``inspected_since`` and how many are in the red and
+    yellow risk tiers (zero when ``risk_tier`` is false: the column does not exist)."""
+    tiers = (
+        "count(*) FILTER (WHERE i.risk_tier = 'red') AS red,"
+        " count(*) FILTER (WHERE i.risk_tier = 'yellow') AS yellow"
+        if risk_tier
+        else "0 AS red, 0 AS yellow"
+    )
+    # Grouped by two booleans and the status (a handful of groups the planner knows as such: one hash
+    # aggregate), the category named afterwards.
+    sql = f"""
+SELECT CASE WHEN g.unlicensed THEN 'unlicensed' WHEN g.subject THEN 'subject' ELSE 'non_subject' END
+         AS category, g.status, g.n, g.inspected, g.red, g.yellow
+FROM (
+SELECT l.id IS NULL AS unlicensed, coalesce('subject' = ANY(l.scope_categories), FALSE) AS subject,
+       i.status, count(*) AS n,
+       count(*) FILTER (WHERE i.status = 'operating' AND i.uscc IN (
+         SELECT x.uscc FROM inspection x
+         WHERE x.uscc IS NOT NULL AND x.inspected_on > :since AND x.inspected_on <= :today)) AS inspected,
+       {tiers}
+FROM institution i LEFT JOIN licence l ON l.institution_id = i.id
+WHERE TRUE{_grid_sql("i.grid", grid)}
+GROUP BY 1, 2, 3
+) g
+"""
+    return list(session.execute(text(sql), {"grid": grid, "today": today, "since": inspected_since}))
+
+
+def dashboard_open_findings(session: Session, *, grid: str | None) -> dict[str, int]:
+    """Open findings by severity."""
+    if grid is None:
+        sql = "SELECT f.severity, count(*) AS n FROM finding f WHERE f.status = 'open' GROUP BY 1"
+    else:
+        sql = (
+            "SELECT f.severity, count(*) AS n FROM finding f JOIN institution i ON i.id = f.institution_id"
+            " WHERE f.status = 'open' AND i.grid = :grid GROUP BY 1"
+        )
+    return {r.severity: int(r.n) for r in session.execute(text(sql), {"grid": grid})}
+
+
+def dashboard_cases(session: Session, *, grid: str | None, today: dt.date) -> list[Any]:
+    """Cases by state, each with how many are overdue."""
+    sql = (
+        "SELECT c.state, count(*) AS n,"
+        f" count(*) FILTER (WHERE c.state IN {_UNDECIDED_SQL} AND c.decide_by < :today) AS overdue"
+        f" FROM enforcement_case c WHERE TRUE{_grid_sql('c.grid', grid)} GROUP BY 1"
+    )
+    return list(session.execute(text(sql), {"grid": grid, "today": today}))
+
+
+def dashboard_rectifications_due(
+    session: Session, *, grid: str | None, today: dt.date, until: dt.date, limit: int
+) -> list[Any]:
+    """Cases in ``rectifying`` whose order's deadline is between today and ``until`` (inclusive), soonest
+    first, at most ``limit``; each row carries the number of all of them (``total``)."""
+    sql = (
+        "SELECT c.reference, c.uscc, c.institution_name, c.grid, d.deadline, count(*) OVER () AS total"
+        " FROM enforcement_case c JOIN decision d ON d.id = c.decision_id"
+        " WHERE c.state = 'rectifying' AND d.deadline BETWEEN :today AND :until"
+        f"{_grid_sql('c.grid', grid)} ORDER BY d.deadline, c.reference LIMIT :limit"
+    )
+    return list(session.execute(text(sql), {"grid": grid, "today": today, "until": until, "limit": limit}))
+
+
+def dashboard_complaints(session: Session, *, grid: str | None, today: dt.date) -> tuple[int, int]:
+    """(complaints awaiting triage, of which past their triage deadline)."""
+    sql = (
+        "SELECT count(*) AS n, count(*) FILTER (WHERE p.triage_due < :today) AS late FROM complaint p"
+        f" WHERE p.status = 'new'{_grid_sql('p.grid', grid)}"
+    )
+    row = session.execute(text(sql), {"grid": grid, "today": today}).one()
+    return int(row.n), int(row.late)
+
+
+_SUBJECT_TREND_SQL = """
+WITH points AS (
+  SELECT p.label, p.boundary
+  FROM unnest(CAST(:labels AS text[]), CAST(:boundaries AS timestamptz[])) AS p(label, boundary)
+),
+changes AS MATERIALIZED (
+  SELECT a.id, a.entity_key AS uscc, a.at,
+         lag(a.at) OVER (PARTITION BY a.entity_key ORDER BY a.at, a.id) AS prev_at,
+         row_number() OVER (PARTITION BY a.entity_key ORDER BY a.at DESC, a.id DESC) AS from_last
+  FROM audit_log a
+  WHERE a.entity = 'institution' AND a.at >= :since
+),
+counted_now_changed AS MATERIALIZED (
+  SELECT c.at AS last_at
+  FROM changes c JOIN institution i ON i.uscc = c.uscc JOIN licence l ON l.institution_id = i.id
+  WHERE c.from_last = 1 AND i.status = 'operating' AND 'subject' = ANY(l.scope_categories){grid_now}
+),
+firsts AS MATERIALIZED (
+  SELECT c.id, c.prev_at, c.at FROM changes c
+  WHERE EXISTS (SELECT 1 FROM points p
+                WHERE p.boundary > coalesce(c.prev_at, '-infinity') AND p.boundary <= c.at)
+),
+was AS MATERIALIZED (
+  SELECT f.prev_at, f.at
+  FROM firsts f JOIN audit_log a ON a.id = f.id,
+       LATERAL json_to_record(a.before) AS d(status text, grid text, licence json)
+  WHERE a.before IS NOT NULL AND d.status = 'operating'{grid_before}
+    AND coalesce((d.licence -> 'scope' -> 'categories')::jsonb ? 'subject', FALSE)
+)
+SELECT p.label,
+       EXISTS (SELECT 1 FROM audit_log a WHERE a.entity = 'institution' AND a.at < :since) AS older,
+       (SELECT min(c.at) FROM changes c) AS first_in_window,
+       (SELECT count(*) FROM was w
+        WHERE (w.prev_at IS NULL OR w.prev_at < p.boundary) AND w.at >= p.boundary)
+       - (SELECT count(*) FROM counted_now_changed s WHERE s.last_at >= p.boundary) AS delta
+FROM points p
+ORDER BY p.boundary
+"""
+
+
+def dashboard_subject_trend(
+    session: Session, *, grid: str | None, labels: list[str], boundaries: list[dt.datetime]
+) -> list[tuple[str, bool, dt.datetime | None, int]]:
+    """For each point (a label and the instant that ends it, oldest first) the number of institutions that
+    were operating with subject training in their licence scope at that instant, less the number today,
+    from the registry's audit log (see :func:`supervision.cases.dashboard.subject_trend`).
+
+    Only the audit rows of the points' span are read, and only the documents that matter are parsed: for
+    each institution, the ``before`` of its first change after each point.
+
+    Rows: (label, whether the registry holds rows older than the first point, its first row in the span,
+    the count at the point less today's)."""
+    sql = _SUBJECT_TREND_SQL.format(
+        grid_before=" AND d.grid = :grid" if grid is not None else "",
+        grid_now=_grid_sql("i.grid", grid),
+    )
+    rows = session.execute(
+        text(sql), {"grid": grid, "labels": labels, "boundaries": boundaries, "since": min(boundaries)}
+    )
+    return [(r.label, bool(r.older), r.first_in_window, int(r.delta)) for r in rows]

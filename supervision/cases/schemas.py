@@ -413,3 +413,90 @@ class CoverageRow(BaseModel):
     inspected: int
     share: float
     """``inspected / operating`` (0 when the grid has no operating institution)."""
+
+
+# ------------------------------------------------------------------------------------------ dashboard
+
+
+class InstitutionCounts(BaseModel):
+    """Institutions of the grid (or district) by category and by status. ``by_category`` partitions them by
+    the licence scope: ``subject`` when the scope includes subject training (学科类), ``non_subject`` when it
+    has only non-subject categories, ``unlicensed`` when no licence is registered."""
+
+    total: int
+    by_category: dict[Literal["subject", "non_subject", "unlicensed"], int]
+    by_status: dict[Literal["operating", "suspended", "closed"], int]
+
+
+class CaseCounts(BaseModel):
+    """Cases by state (every state present, zero included); ``overdue``: past the decision deadline
+    (``decide_by`` before today) and not yet decided or ended."""
+
+    by_state: dict[CaseState, int]
+    open: int
+    overdue: int
+
+
+class RectificationDue(BaseModel):
+    """A case in ``rectifying`` whose order's deadline falls in the coming days."""
+
+    reference: str
+    uscc: str | None
+    institution_name: str | None
+    grid: str
+    deadline: dt.date
+
+
+class ComplaintCounts(BaseModel):
+    awaiting_triage: int
+    """Complaints with status ``new``."""
+    past_triage_due: int
+    """Of those, how many are past their triage deadline (``triage_due`` before today)."""
+
+
+class InspectionCoverage(BaseModel):
+    """Share of the operating institutions inspected at least once in the 12 months up to today
+    (``inspected_on`` after ``since``, up to today). ``share`` is null when there are no operating
+    institutions."""
+
+    since: dt.date
+    operating: int
+    inspected: int
+    share: float | None
+
+
+class RiskTierCounts(BaseModel):
+    """Institutions in the red and yellow risk tiers. ``available`` is false while the database has no tier
+    column (the counts are then zero)."""
+
+    available: bool
+    red: int
+    yellow: int
+
+
+class MonthCount(BaseModel):
+    """Subject-training institutions operating at the end of ``month`` (``as_of``: the month's last day, or
+    today for the current month); ``count`` is null for a month before the registry's first record."""
+
+    month: str
+    as_of: dt.date
+    count: int | None
+
+
+class Dashboard(BaseModel):
+    """The console's dashboard (工作台) for one grid (``grid``) or the whole district (``grid`` null)."""
+
+    as_of: dt.date
+    grid: str | None
+    institutions: InstitutionCounts
+    open_findings: dict[Literal["critical", "major", "minor", "notice"], int]
+    cases: CaseCounts
+    rectifications_due: list[RectificationDue]
+    """The first ``DUE_LIST_LIMIT`` by deadline; ``rectifications_due_total`` counts them all."""
+    rectifications_due_total: int
+    rectifications_due_until: dt.date
+    complaints: ComplaintCounts
+    inspection_coverage: InspectionCoverage
+    risk_tiers: RiskTierCounts
+    subject_trend: list[MonthCount]
+    """Oldest month first, 24 months ending with the current one."""
