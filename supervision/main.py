@@ -21,7 +21,7 @@ from supervision.core.limits import BodyLimit, BodySizeLimit
 from supervision.core.logging import configure as configure_logging
 from supervision.settings import ROOT, Settings, get_settings
 from supervision.web import templating
-from supervision.web.api import auth, decisions, escrow, findings, lists, ops, public, registry, rules
+from supervision.web.api import auth, cases, decisions, escrow, findings, lists, ops, public, registry, rules
 from supervision.web.deps import LoginRequired
 from supervision.web.middleware import RequestContext
 from supervision.web.portal import pages as portal_pages
@@ -45,6 +45,11 @@ def body_limits(settings: Settings) -> tuple[BodyLimit, list[BodyLimit]]:
     return default, [
         BodyLimit("/api/v1/escrow/statements", lambda: settings.max_statement_bytes, STATEMENT_TOO_LARGE),
         BodyLimit("/portal/statements", lambda: settings.max_statement_bytes, STATEMENT_TOO_LARGE),
+        BodyLimit(
+            "/api/v1/inspections",
+            lambda: settings.inspection_max_file_bytes + 64 * 1024,
+            "an evidence file is at most {limit} bytes with its form",
+        ),
         BodyLimit(
             "/api/v1/rules/evaluate",
             lambda: rules.EVALUATE_MAX_BYTES,
@@ -87,6 +92,7 @@ def create_app(
         decisions.router,
         rules.router,
         findings.router,
+        cases.router,
         staff_pages.router,
         staff_escrow.router,
         staff_decisions.router,

@@ -19,10 +19,31 @@ from rules.uscc import is_well_formed
 from supervision.accounts.models import StaffUser
 from supervision.accounts.permissions import SERIOUS_KINDS, Actor, Perm, Role, can, in_grid, may_approve
 from supervision.cases import queries
-from supervision.cases.models import OPEN_STATES, Case, CaseEvent, Proposal
-from supervision.cases.schemas import CaseOpenIn, CaseOut, DecisionIn, ProposalIn, ProposalOut
+from supervision.cases.models import CASE_SOURCES, CASE_STATES, OPEN_STATES, Case, CaseEvent, Proposal
+from supervision.cases.schemas import (
+    AnswerAct,
+    ApproveAct,
+    AssignAct,
+    CaseAction,
+    CaseDetail,
+    CaseEventOut,
+    CaseOpenIn,
+    CaseOut,
+    CloseAct,
+    DecideAct,
+    DecisionIn,
+    DismissAct,
+    MergeAct,
+    NoteAct,
+    ProposalIn,
+    ProposalOut,
+    ProposeAct,
+    ReconsiderAct,
+    ReturnAct,
+    StartAct,
+)
 from supervision.cases.service import check_decision, record_decision
-from supervision.cases.workflow import transition
+from supervision.cases.workflow import allowed, transition
 from supervision.core import audit, rulebook
 from supervision.core.clock import business_date
 from supervision.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
@@ -864,3 +885,107 @@ def case_of_proposal(session: Session, proposal: Proposal) -> Case:
     case = queries.case_by_id(session, proposal.case_id)
     assert case is not None
     return case
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def search_cases(
+    session: Session,
+    *,
+    today: dt.date,
+    grid: str | None = None,
+    state: str | None = None,
+    source: str | None = None,
+    overdue: bool | None = None,
+    assigned_to: str | None = None,
+    uscc: str | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[CaseOut]]:
+    """Cases, most urgent first (overdue, then the nearest decision deadline), filtered by grid, state,
+    source, overdue, assignee (a username) and institution."""
+    problems: list[Problem] = []
+    if state is not None and state not in CASE_STATES:
+        problems.append(Problem("state", "one of " + ", ".join(CASE_STATES)))
+    if source is not None and source not in CASE_SOURCES:
+        problems.append(Problem("source", "one of " + ", ".join(CASE_SOURCES)))
+    if problems:
+        raise Invalid("the cases cannot be listed so", problems)
+    total, rows = queries.search_cases(
+        session,
+        today=today,
+        grid=grid,
+        state=state,
+        source=source,
+        overdue=overdue,
+        assigned_to=assigned_to,
+        uscc=uscc.upper() if uscc else None,
+        limit=limit,
+        offset=offset,
+    )
+    return total, [case_out(session, c, today) for c in rows]
+
+
+def case_detail(session: Session, reference: str, today: dt.date) -> CaseDetail:
+    """A case with its whole record (staff only: internal notes included)."""
+    from supervision.cases.inspections import attachments
+
+    case = get_case(session, reference)
+    case_id = case.id or 0
+    files = attachments(session, "case", case_id)
+    proposals = queries.proposals_of_case(session, case_id)
+    for p in proposals:
+        files.extend(attachments(session, "proposal", p.id or 0))
+    return CaseDetail(
+        case=case_out(session, case, today),
+        events=[
+            CaseEventOut.model_validate(e, from_attributes=True)
+            for e in queries.events_of_case(session, case_id)
+        ],
+        proposals=[ProposalOut.model_validate(p, from_attributes=True) for p in proposals],
+        attachments=files,
+        actions=sorted(allowed(case.state)),
+    )
+
+
+def act(
+    session: Session, reference: str, action: CaseAction, actor: Actor, *, now: dt.datetime, jurisdiction: str
+) -> None:
+    """One step of case work asked for by a person (the API and the console's forms): dispatched to the
+    use case of that step. Flushes; the caller commits."""
+    v = action.version
+    match action:
+        case AssignAct():
+            assign(session, reference, action.officer, actor, version=v, now=now)
+        case StartAct():
+            start(session, reference, actor, version=v, now=now)
+        case NoteAct():
+            add_note(session, reference, actor, action.note, now=now)
+        case ProposeAct():
+            propose(session, reference, action.proposal, actor, version=v, now=now)
+        case ApproveAct():
+            approve(session, reference, actor, version=v, now=now, jurisdiction=jurisdiction)
+        case ReturnAct():
+            return_proposal(session, reference, action.reason, actor, version=v, now=now)
+        case AnswerAct():
+            answer_statement(session, reference, action.answer, actor, now=now)
+        case DecideAct():
+            decide(session, reference, actor, version=v, now=now)
+        case ReconsiderAct():
+            reconsider(session, reference, action.reason, actor, version=v, now=now)
+        case CloseAct():
+            close(
+                session,
+                reference,
+                action.outcome,
+                actor,
+                version=v,
+                now=now,
+                jurisdiction=jurisdiction,
+                note=action.note,
+            )
+        case DismissAct():
+            dismiss(session, reference, action.reason, actor, version=v, now=now)
+        case MergeAct():
+            merge(session, reference, action.into, action.reason, actor, version=v, now=now)

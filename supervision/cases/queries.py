@@ -557,3 +557,47 @@ def dashboard_subject_trend(
         text(sql), {"grid": grid, "labels": labels, "boundaries": boundaries, "since": min(boundaries)}
     )
     return [(r.label, bool(r.older), r.first_in_window, int(r.delta)) for r in rows]
+
+
+# ------------------------------------------------------------------------------------------ case lists
+
+
+def search_cases(
+    session: Session,
+    *,
+    today: dt.date,
+    grid: str | None,
+    state: str | None,
+    source: str | None,
+    overdue: bool | None,
+    assigned_to: str | None,
+    uscc: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[Case]]:
+    """Cases matching the filters, overdue first, then by decision deadline and number; and how many."""
+    undecided = col(Case.state).in_(UNDECIDED_STATES)
+    late = undecided & (col(Case.decide_by) < today)
+    conditions = []
+    if grid is not None:
+        conditions.append(col(Case.grid) == grid)
+    if state is not None:
+        conditions.append(col(Case.state) == state)
+    if source is not None:
+        conditions.append(col(Case.source) == source)
+    if overdue is not None:
+        conditions.append(late if overdue else ~late)
+    if uscc is not None:
+        conditions.append(col(Case.uscc) == uscc)
+    if assigned_to is not None:
+        user_id = select(StaffUser.id).where(StaffUser.username == assigned_to).scalar_subquery()
+        conditions.append(col(Case.assigned_to) == user_id)
+    total = session.exec(select(func.count()).select_from(Case).where(*conditions)).one()
+    rows = session.exec(
+        select(Case)
+        .where(*conditions)
+        .order_by(late.desc(), col(Case.closed_at).desc().nulls_first(), col(Case.decide_by), col(Case.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total), list(rows)

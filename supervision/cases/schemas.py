@@ -500,3 +500,105 @@ class Dashboard(BaseModel):
     risk_tiers: RiskTierCounts
     subject_trend: list[MonthCount]
     """Oldest month first, 24 months ending with the current one."""
+
+
+# ------------------------------------------------------------------------------------------ case actions
+
+
+class _Act(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    """The version of the case the person saw: a case changed since is refused (409)."""
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class AssignAct(_Act):
+    action: Literal["assign"]
+    officer: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class StartAct(_Act):
+    action: Literal["start"]
+
+
+class NoteAct(_Act):
+    action: Literal["note"]
+    note: Reason
+
+
+class ProposeAct(_Act):
+    action: Literal["propose"]
+    proposal: ProposalIn
+
+
+class ApproveAct(_Act):
+    action: Literal["approve"]
+
+
+class ReturnAct(_Act):
+    action: Literal["return"]
+    reason: Reason
+
+
+class AnswerAct(_Act):
+    action: Literal["answer"]
+    answer: Reason
+
+
+class DecideAct(_Act):
+    action: Literal["decide"]
+
+
+class ReconsiderAct(_Act):
+    action: Literal["reconsider"]
+    reason: Reason
+
+
+class CloseAct(_Act):
+    action: Literal["close"]
+    outcome: Literal["rectified", "not_rectified"] | None = None
+    note: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class DismissAct(_Act):
+    action: Literal["dismiss"]
+    reason: Reason
+
+
+class MergeAct(_Act):
+    action: Literal["merge"]
+    into: Annotated[str, Field(min_length=1, max_length=40)]
+    reason: Reason
+
+
+CaseAction = Annotated[
+    AssignAct
+    | StartAct
+    | NoteAct
+    | ProposeAct
+    | ApproveAct
+    | ReturnAct
+    | AnswerAct
+    | DecideAct
+    | ReconsiderAct
+    | CloseAct
+    | DismissAct
+    | MergeAct,
+    Field(discriminator="action"),
+]
+"""One step of case work, named by ``action``; every step carries the case ``version`` the person saw."""
+
+
+class CaseDetail(BaseModel):
+    """A case with its whole record: events, proposals (with notices, statements and answers) and the
+    names of its attachments."""
+
+    case: CaseOut
+    events: list[CaseEventOut]
+    proposals: list[ProposalOut]
+    attachments: list[AttachmentOut]
+    actions: list[str]
+    """The moves the case's state allows (whether this person may make them is checked when asked)."""

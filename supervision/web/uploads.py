@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from supervision.core.errors import Invalid, Problem
+from supervision.core.errors import Invalid, Problem, TooLarge
 
 
 async def read_body(request: Request) -> bytes:
@@ -47,5 +47,37 @@ async def read_csv_upload(request: Request) -> CsvUpload:
             )
         data = await upload.read()
         return CsvUpload(data, fields, upload.filename or "statement.csv")
+    finally:
+        await form.close()
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    data: bytes
+    filename: str
+
+
+async def read_file_upload(request: Request, max_bytes: int) -> FileUpload:
+    """One file from a ``multipart/form-data`` form (its ``file`` part): an evidence photo or PDF. Reading
+    stops as soon as the file is larger than ``max_bytes`` (413)."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise Invalid(
+            "send the file as multipart/form-data", [Problem("file", "a multipart form with a file")]
+        )
+    parser = MultiPartParser(
+        request.headers, request.stream(), max_files=1, max_fields=10, max_part_size=64 * 1024
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise Invalid("the upload cannot be read", [Problem("file", exc.message)]) from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Invalid("no file in the upload", [Problem("file", "required: the evidence file")])
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise TooLarge(f"a file is at most {max_bytes} bytes")
+        return FileUpload(data, upload.filename or "file")
     finally:
         await form.close()

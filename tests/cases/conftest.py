@@ -4,8 +4,10 @@ no password is hashed) and registered institutions."""
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import Session
 
@@ -55,3 +57,29 @@ def people(session: Session) -> dict[str, Actor]:
 def institution(session: Session, **changes: Any) -> str:
     """A registered institution (the example document with ``changes``); its credit code."""
     return str(save_institution(session, now=NOW, **changes)["uscc"])
+
+
+def client_as(live: Any, engine: Any, role: str, grids: tuple[str, ...] = ()) -> httpx.Client:
+    """An HTTP client signed in (bearer token) as a new staff user of ``role`` working in ``grids``."""
+    from supervision.accounts import service as accounts
+
+    username = f"api{role}{next(_n)}x{os.getpid()}"
+    with Session(engine) as s:
+        accounts.create_user(
+            s,
+            username=username,
+            password="correct horse battery",
+            role=role,
+            display_name=f"{username}显示名",
+            now=live.clock.now(),
+            actor="test",
+            grids=grids,
+            jurisdiction="440106",
+        )
+        s.commit()
+    client = httpx.Client(base_url=live.url, timeout=30)
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": "correct horse battery"})
+    assert r.status_code == 200, r.text
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    client.headers["X-Test-User"] = username
+    return client
