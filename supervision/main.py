@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +24,7 @@ from supervision.web import templating
 from supervision.web.api import auth, cases, decisions, escrow, findings, lists, ops, public, registry, rules
 from supervision.web.deps import LoginRequired
 from supervision.web.middleware import RequestContext
+from supervision.web.permissions import authorize
 from supervision.web.portal import pages as portal_pages
 from supervision.web.public import complaints as public_complaints
 from supervision.web.public import lists as public_lists
@@ -67,6 +68,7 @@ def create_app(
         title="校外培训监管 Off-campus training supervision",
         version="0.1.0",
         description="Registry, rule engine, prepaid-fee escrow and public lists (double-reduction policy).",
+        dependencies=[Depends(authorize)],
     )
     if engine is None:
         from supervision.db import get_engine

@@ -138,26 +138,51 @@ def http(live: LiveServer) -> Iterator[httpx.Client]:
 _staff_counter = itertools.count()
 
 
-@pytest.fixture
-def staff(live: LiveServer, engine: Engine, http: httpx.Client) -> httpx.Client:
-    """An HTTP client signed in as a freshly created officer."""
+def sign_in(
+    live: LiveServer, engine: Engine, client: httpx.Client, role: str, grids: tuple[str, ...] = ()
+) -> str:
+    """Create a staff user of ``role`` (working in ``grids``) and sign ``client`` in as them (a bearer
+    token); returns the username."""
     from supervision.accounts import service as accounts
 
-    username = f"officer{os.getpid()}x{next(_staff_counter)}"
+    username = f"{role}{os.getpid()}x{next(_staff_counter)}"
     with Session(engine) as s:
         accounts.create_user(
             s,
             username=username,
             password="correct horse battery",
-            role="officer",
+            role=role,
             display_name="测试执法员",
             now=live.clock.now(),
             actor="test",
+            grids=grids,
+            jurisdiction="440106",
         )
         s.commit()
-    r = http.post("/api/v1/auth/login", json={"username": username, "password": "correct horse battery"})
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": "correct horse battery"})
     assert r.status_code == 200, r.text
-    http.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    return username
+
+
+@pytest.fixture
+def staff(live: LiveServer, engine: Engine, http: httpx.Client) -> httpx.Client:
+    """An HTTP client signed in as a freshly created officer of the grids 石牌 and 天河南."""
+    sign_in(live, engine, http, "officer", ("石牌", "天河南"))
+    return http
+
+
+@pytest.fixture
+def supervisor(live: LiveServer, engine: Engine, http: httpx.Client) -> httpx.Client:
+    """An HTTP client signed in as a freshly created supervisor (every grid; assigns, approves, publishes)."""
+    sign_in(live, engine, http, "supervisor")
+    return http
+
+
+@pytest.fixture
+def admin(live: LiveServer, engine: Engine, http: httpx.Client) -> httpx.Client:
+    """An HTTP client signed in as a freshly created administrator (accounts, keys, the registry)."""
+    sign_in(live, engine, http, "admin")
     return http
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from supervision.accounts.models import StaffUser
+
 
 class Role(StrEnum):
     OFFICER = "officer"
@@ -89,6 +91,11 @@ class Actor:
     @property
     def is_system(self) -> bool:
         return self.role is None
+
+
+def actor_of(user: StaffUser) -> Actor:
+    """The staff user as an actor: name, role and grids."""
+    return Actor(user.username, Role(user.role), frozenset(user.grids or ()))
 
 
 def system(name: str) -> Actor:

@@ -16,8 +16,16 @@ from typing import Any
 from sqlmodel import Session
 
 from rules.uscc import is_well_formed
-from supervision.accounts.models import StaffUser
-from supervision.accounts.permissions import SERIOUS_KINDS, Actor, Perm, Role, can, in_grid, may_approve
+from supervision.accounts.permissions import (
+    SERIOUS_KINDS,
+    Actor,
+    Perm,
+    Role,
+    actor_of,
+    can,
+    in_grid,
+    may_approve,
+)
 from supervision.cases import queries
 from supervision.cases.models import CASE_SOURCES, CASE_STATES, OPEN_STATES, Case, CaseEvent, Proposal
 from supervision.cases.schemas import (
@@ -54,10 +62,6 @@ DECIDE_DAYS = 90
 """``case.decide_days``: 《行政处罚法》 art. 60, a case is decided within 90 days of being opened."""
 STATEMENT_DAYS = 5
 """``case.statement_days``: working days the institution has to state its case after a notice."""
-
-
-def actor_of(user: StaffUser) -> Actor:
-    return Actor(user.username, Role(user.role), frozenset(user.grids or ()))
 
 
 def _require(actor: Actor, perm: Perm) -> None:

@@ -23,9 +23,9 @@ from sqlmodel import Session
 
 from rules.uscc import is_well_formed
 from rules.yamlio import DataFileError, load_file
-from supervision.accounts.permissions import Actor, Perm, Role, can, in_grid
+from supervision.accounts.permissions import Actor, Perm, Role, actor_of, can, in_grid
 from supervision.cases import casework, queries
-from supervision.cases.casework import actor_of, open_case
+from supervision.cases.casework import open_case
 from supervision.cases.models import Attachment, Inspection
 from supervision.cases.schemas import (
     AttachmentOut,

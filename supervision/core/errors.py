@@ -64,8 +64,8 @@ class Unauthorized(DomainError):
 
 
 class Forbidden(DomainError):
-    def __init__(self, detail: str = "not allowed") -> None:
-        super().__init__("forbidden", detail, 403)
+    def __init__(self, detail: str = "not allowed", code: str = "forbidden") -> None:
+        super().__init__(code, detail, 403)
 
 
 class TooLarge(DomainError):

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from supervision.accounts import service as accounts
+from supervision.accounts.permissions import actor_of
 from supervision.cases import casework, inbox, inspections
 from supervision.cases import service as cases
 from supervision.cases.schemas import (
@@ -111,7 +112,7 @@ def load_demo_casework(engine: Engine, now: dt.datetime, jurisdiction: str) -> i
         create_demo_staff(session, now, jurisdiction)
         session.flush()
         officer, officer2, supervisor = (
-            casework.actor_of(u)
+            actor_of(u)
             for u in (
                 accounts.find_user(session, "demo-officer"),
                 accounts.find_user(session, "demo-officer2"),

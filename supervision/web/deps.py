@@ -59,12 +59,18 @@ def staff_token(request: Request) -> str | None:
 
 
 def current_staff(request: Request, session: DbSession, clock: ClockDep) -> StaffUser:
+    """The signed-in staff user (bearer token or console cookie), looked up once per request."""
+    known: StaffUser | None = getattr(request.state, "staff", None)
+    if known is not None:
+        return known
     token = staff_token(request)
     if not token:
         raise Unauthorized(
             "sign in as staff: POST /api/v1/auth/login, then send 'Authorization: Bearer TOKEN'"
         )
-    return accounts.user_for_token(session, token, clock.now())
+    user = accounts.user_for_token(session, token, clock.now())
+    request.state.staff = user
+    return user
 
 
 Staff = Annotated[StaffUser, Depends(current_staff)]

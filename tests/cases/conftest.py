@@ -12,8 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from supervision.accounts.models import StaffUser
-from supervision.accounts.permissions import Actor
-from supervision.cases import casework
+from supervision.accounts.permissions import Actor, actor_of
 from supervision.core.clock import FixedClock
 from tests.conftest import TODAY, save_institution
 
@@ -37,7 +36,7 @@ def user(
     )
     session.add(u)
     session.flush()
-    return casework.actor_of(u)
+    return actor_of(u)
 
 
 @pytest.fixture

@@ -7,12 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import LiveServer
 from tests.escrow.conftest import Institution, stored_counts
 from tests.escrow.helpers import idem, line, statement, summary_form, to_csv
 from tests.escrow.test_isolation import portal_sign_in
+
+
+@pytest.fixture
+def staff(admin: httpx.Client) -> httpx.Client:
+    """These tests act as a admin: institution keys are the administrators'."""
+    return admin
+
 
 NewInstitution = Callable[..., Institution]
 

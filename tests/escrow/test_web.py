@@ -8,11 +8,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import LiveServer
 from tests.escrow.conftest import Institution, stored_counts
 from tests.escrow.helpers import idem, institution_with_key, line, statement, summary_form, to_csv
+
+
+@pytest.fixture
+def staff(admin: httpx.Client) -> httpx.Client:
+    """These tests act as a admin: institution keys and deleting institutions are the administrators'."""
+    return admin
+
 
 NewInstitution = Callable[..., Institution]
 

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
@@ -19,6 +20,13 @@ from rules import all_rules
 from supervision.core import rulebook
 from tests.conftest import LiveServer, example_document
 from tests.lists.helpers import next_as_of, recompute
+
+
+@pytest.fixture
+def staff(supervisor: httpx.Client) -> httpx.Client:
+    """These tests act as a supervisor: publishing the lists is the supervisors'."""
+    return supervisor
+
 
 _addresses = itertools.count(20)
 

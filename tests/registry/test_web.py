@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from tests.conftest import example_document, new_uscc
+
+
+@pytest.fixture
+def staff(admin: httpx.Client) -> httpx.Client:
+    """These tests act as a admin: deleting institutions needs an administrator or a supervisor."""
+    return admin
 
 
 def test_create_get_round_trip_is_identical(staff: httpx.Client) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
+from supervision.accounts.permissions import actor_of
 from supervision.cases import casework, dashboard, inbox, inspections
 from supervision.cases.schemas import (
     AttachmentOut,
@@ -81,7 +82,7 @@ def open_case(
 ) -> CaseDetail:
     """Open a case (立案) about a registered institution or an unregistered operator (address and grid)."""
     case = casework.open_case(
-        session, body, casework.actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
+        session, body, actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
     )
     return casework.case_detail(session, case.reference, clock.today())
 
@@ -104,7 +105,7 @@ def case_action(
     """One step of case work (assign, start, note, propose, approve, return, answer, decide, reconsider,
     close, dismiss, merge), with the case version the person saw."""
     casework.act(
-        session, reference, body, casework.actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
+        session, reference, body, actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
     )
     return casework.case_detail(session, reference, clock.today())
 
@@ -126,7 +127,7 @@ def complaints(
     """The complaints inbox: awaiting triage first by deadline, then the rest newest first."""
     total, rows = inbox.inbox(
         session,
-        casework.actor_of(user),
+        actor_of(user),
         status=status,
         grid=grid,
         overdue=overdue,
@@ -140,7 +141,7 @@ def complaints(
 
 @router.get("/api/v1/complaints/{reference}", response_model=ComplaintRow, responses=ERRORS)
 def complaint(reference: str, user: Staff, session: DbSession, clock: ClockDep) -> ComplaintRow:
-    return inbox.complaint_row(session, reference, casework.actor_of(user), today=clock.today())
+    return inbox.complaint_row(session, reference, actor_of(user), today=clock.today())
 
 
 @router.post("/api/v1/complaints/{reference}/triage", response_model=ComplaintRow, responses=ERRORS)
@@ -149,14 +150,14 @@ def triage(
 ) -> ComplaintRow:
     """Triage a complaint once: open a case, attach it to an open case, or reject it with a reason."""
     return inbox.triage(
-        session, reference, body, casework.actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
+        session, reference, body, actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
     )
 
 
 @router.post("/api/v1/complaints/{reference}/match", response_model=ComplaintRow, responses=ERRORS)
 def match(reference: str, body: MatchIn, user: Staff, session: DbSession, clock: ClockDep) -> ComplaintRow:
     """Link a complaint that named no registered institution to one."""
-    actor = casework.actor_of(user)
+    actor = actor_of(user)
     inbox.match(session, reference, body.uscc, actor, now=clock.now())
     return inbox.complaint_row(session, reference, actor, today=clock.today())
 
@@ -184,7 +185,7 @@ def record_inspection(
 ) -> InspectionOut:
     """Record an inspection by at least two officers; a failed item opens a case citing its rule."""
     record = inspections.record_inspection(
-        session, body, casework.actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
+        session, body, actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
     )
     return inspections.inspection_out(session, record)
 
@@ -226,7 +227,7 @@ async def attach(
         record.id,
         upload.filename,
         upload.data,
-        casework.actor_of(user),
+        actor_of(user),
         now=clock.now(),
     )
     return AttachmentOut.model_validate(stored, from_attributes=True)
@@ -238,7 +239,7 @@ async def attach(
 )
 def attachment(attachment_id: int, user: Staff, session: DbSession) -> Response:
     """An evidence file (staff only; never public)."""
-    meta, content = inspections.attachment_content(session, attachment_id, casework.actor_of(user))
+    meta, content = inspections.attachment_content(session, attachment_id, actor_of(user))
     return Response(
         content,
         media_type=meta.content_type,
