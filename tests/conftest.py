@@ -162,6 +162,7 @@ def sign_in(
     r = client.post("/api/v1/auth/login", json={"username": username, "password": "correct horse battery"})
     assert r.status_code == 200, r.text
     client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    client.headers["X-Test-User"] = username  # for the tests' own reading; the service ignores it
     return username
 
 
@@ -228,3 +229,33 @@ def save_institution(
 def institution_id(session: Session, uscc: str) -> int:
     """The row id of a saved institution."""
     return int(session.execute(text("SELECT id FROM institution WHERE uscc = :u"), {"u": uscc}).scalar_one())
+
+
+def decide_over_http(
+    proposer: httpx.Client, approver: httpx.Client, engine: Engine, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A decision made as the service requires, over HTTP: proposed by one person, approved by a second;
+    a suspension, revocation or blacklisting is served on the institution, which waives its statement, and
+    the proposer then records it. Returns the recorded decision."""
+    from supervision.cases import casework
+
+    proposed = proposer.post("/api/v1/decisions", json=body)
+    assert proposed.status_code == 202, proposed.text
+    pid = proposed.json()["proposal"]["id"]
+    approved = approver.post(f"/api/v1/decisions/proposals/{pid}/approve", json={})
+    assert approved.status_code == 200, approved.text
+    proposal = approved.json()
+    if proposal["status"] == "notified":
+        with Session(engine) as s:
+            casework.waive(s, proposal["uscc"], pid, now=dt.datetime.now(dt.UTC))
+            s.commit()
+        ref = proposed.json()["case"]["reference"]
+        version = proposer.get(f"/api/v1/cases/{ref}").json()["case"]["version"]
+        done = proposer.post(f"/api/v1/cases/{ref}/actions", json={"version": version, "action": "decide"})
+        assert done.status_code == 200, done.text
+        proposal = proposer.get("/api/v1/decisions/proposals", params={"uscc": proposal["uscc"]}).json()[
+            "items"
+        ][0]
+    assert proposal["decision_id"], proposal
+    decision = proposer.get(f"/api/v1/decisions/{proposal['decision_id']}").json()
+    return dict(decision)

@@ -993,3 +993,53 @@ def act(
             dismiss(session, reference, action.reason, actor, version=v, now=now)
         case MergeAct():
             merge(session, reference, action.into, action.reason, actor, version=v, now=now)
+
+
+# ------------------------------------------------------------------------------------------ proposals
+
+
+def search_proposals(
+    session: Session, *, status: str | None, uscc: str | None, limit: int, offset: int
+) -> tuple[int, list[ProposalOut]]:
+    """Proposed decisions, newest first (``pending`` ones await a second person)."""
+    total, rows = queries.search_proposals(
+        session, status=status, uscc=uscc.upper() if uscc else None, limit=limit, offset=offset
+    )
+    return total, [ProposalOut.model_validate(p, from_attributes=True) for p in rows]
+
+
+def get_proposal(session: Session, proposal_id: int) -> Proposal:
+    proposal = queries.proposal_by_id(session, proposal_id)
+    if proposal is None:
+        raise NotFound(f"no proposed decision {proposal_id}")
+    return proposal
+
+
+def approve_proposal(
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    *,
+    version: int | None,
+    now: dt.datetime,
+    jurisdiction: str,
+) -> Proposal:
+    """Approve a proposal by its number (the decisions API and console): the same approval as in its case."""
+    proposal = get_proposal(session, proposal_id)
+    case = case_of_proposal(session, proposal)
+    if proposal.status != "pending":
+        raise Conflict(f"proposal {proposal_id} is {proposal.status}, not awaiting approval", "not_pending")
+    return approve(
+        session, case.reference, actor, version=version or case.version, now=now, jurisdiction=jurisdiction
+    )
+
+
+def return_proposal_by_id(
+    session: Session, proposal_id: int, reason: str, actor: Actor, *, version: int | None, now: dt.datetime
+) -> Proposal:
+    proposal = get_proposal(session, proposal_id)
+    case = case_of_proposal(session, proposal)
+    if proposal.status != "pending":
+        raise Conflict(f"proposal {proposal_id} is {proposal.status}, not awaiting approval", "not_pending")
+    return_proposal(session, case.reference, reason, actor, version=version or case.version, now=now)
+    return proposal

@@ -14,7 +14,7 @@ from supervision.cases.models import OPEN_STATES, Attachment, Case, CaseEvent, C
 _DECISION_SQL = """
 SELECT d.id, d.reference, d.uscc, d.institution_name, d.kind, d.basis, d.summary, d.decided_on,
        d.effective_from, d.deadline, d.until, p.reference AS lifts, l.reference AS lifted_by,
-       l.effective_from AS lifted_on, d.officer, d.recorded_by, d.recorded_at
+       l.effective_from AS lifted_on, d.officer, d.recorded_by, d.recorded_at, d.approved_by, d.case_id
 FROM decision d
 LEFT JOIN decision p ON p.id = d.lifts_id
 LEFT JOIN decision l ON l.lifts_id = d.id
@@ -599,5 +599,20 @@ def search_cases(
         .order_by(late.desc(), col(Case.closed_at).desc().nulls_first(), col(Case.decide_by), col(Case.id))
         .limit(limit)
         .offset(offset)
+    )
+    return int(total), list(rows)
+
+
+def search_proposals(
+    session: Session, *, status: str | None, uscc: str | None, limit: int, offset: int
+) -> tuple[int, list[Proposal]]:
+    conditions = []
+    if status is not None:
+        conditions.append(col(Proposal.status) == status)
+    if uscc is not None:
+        conditions.append(col(Proposal.uscc) == uscc)
+    total = session.exec(select(func.count()).select_from(Proposal).where(*conditions)).one()
+    rows = session.exec(
+        select(Proposal).where(*conditions).order_by(col(Proposal.id).desc()).limit(limit).offset(offset)
     )
     return int(total), list(rows)

@@ -69,6 +69,9 @@ class DecisionOut(BaseModel):
     officer: str
     recorded_by: str
     recorded_at: dt.datetime
+    approved_by: str | None = None
+    """The second person who approved it (two-person rule)."""
+    case_id: int | None = None
 
 
 class ComplaintForm(BaseModel):
@@ -602,3 +605,25 @@ class CaseDetail(BaseModel):
     attachments: list[AttachmentOut]
     actions: list[str]
     """The moves the case's state allows (whether this person may make them is checked when asked)."""
+
+
+class DecisionProposed(BaseModel):
+    """What proposing a decision gives back: the proposal (awaiting a second person's approval) and the case
+    it is worked in."""
+
+    proposal: ProposalOut
+    case: CaseOut
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    """The version of the proposal's case the approver saw (default: the current one)."""
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Annotated[str, Field(min_length=1, max_length=4000)]
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None

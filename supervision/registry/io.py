@@ -404,7 +404,7 @@ def import_records(
 
     def write(docs: list[Any]) -> registry.SaveResult:
         with Session(engine) as session:
-            res = registry.save_documents(session, docs, actor=actor, now=now)
+            res = registry.save_documents(session, docs, actor=actor, now=now, skip_refused=True)
             session.commit()
         return res
 
@@ -413,6 +413,8 @@ def import_records(
         report.imported += len(res.created)
         report.updated += len(res.updated)
         report.unchanged += len(res.unchanged)
+        for uscc, problems in res.refused.items():
+            report.rejected.append((seen[uscc], problems))
         if progress:
             progress(size)
 

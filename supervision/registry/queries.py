@@ -239,3 +239,20 @@ def store_batch(session: Session, lines: dict[str, list[str]], changed: list[int
             # Emptied now, not only at commit: a second save in the same transaction must not see these.
             cur.execute("DELETE FROM registry_changed")
     return True
+
+
+def licence_locks(session: Session, usccs: Sequence[str]) -> dict[str, tuple[str, str, dt.date]]:
+    """For each credit code whose licence a decision in force has revoked or suspended (not lifted): the
+    decision's reference, kind and date; a revocation wins over a suspension."""
+    if not usccs:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT ON (d.uscc) d.uscc, d.reference, d.kind, d.decided_on FROM decision d"
+            " WHERE d.uscc = ANY(:u) AND d.kind IN ('revoke_licence', 'suspend_licence')"
+            " AND NOT EXISTS (SELECT 1 FROM decision l WHERE l.lifts_id = d.id)"
+            " ORDER BY d.uscc, d.kind = 'revoke_licence' DESC, d.decided_on DESC"
+        ),
+        {"u": list(usccs)},
+    )
+    return {r.uscc: (r.reference, r.kind, r.decided_on) for r in rows}

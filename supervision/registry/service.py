@@ -84,6 +84,8 @@ class SaveResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, list[Problem]] = field(default_factory=dict)
+    """Documents not stored, with why (only when the caller asked to go on without them)."""
 
 
 def save_documents(
@@ -93,11 +95,15 @@ def save_documents(
     actor: str,
     now: dt.datetime,
     mode: str = "upsert",
+    skip_refused: bool = False,
 ) -> SaveResult:
     """Store validated documents. ``mode``: ``upsert`` (create or replace), ``create`` (409 if any exists).
 
     Identical documents are left alone and write no audit rows. Changed ones have their children replaced
-    as a whole. Flushes; the caller's transaction commits.
+    as a whole. A document that would undo a licence revocation or suspension still in force is refused
+    (:func:`licence_problems`): the whole call raises :class:`Invalid`, or with ``skip_refused`` (an import)
+    the others are stored and the refused ones reported in the result. Flushes; the caller's transaction
+    commits.
     """
     result = SaveResult()
     seen: set[str] = set()
@@ -108,6 +114,12 @@ def save_documents(
     have = queries.existing(session, [v.uscc for v in docs])
     if mode == "create" and have:
         raise Conflict(f"already registered: {', '.join(sorted(have))}", "already_exists")
+    refused = licence_problems(session, [v for v in docs if v.uscc in have])
+    if refused and not skip_refused:
+        problems = [p for ps in refused.values() for p in ps]
+        raise Invalid("the licence's status is set by a decision in force", problems)
+    result.refused = refused
+    docs = [v for v in docs if v.uscc not in refused]
 
     staged: list[tuple[int, bool, ValidDoc]] = []
     new = [v for v in docs if v.uscc not in have]
@@ -140,6 +152,30 @@ def save_documents(
             "concurrent_change",
         )
     return result
+
+
+def licence_problems(session: Session, docs: Sequence[ValidDoc]) -> dict[str, list[Problem]]:
+    """Documents whose licence status would undo a decision in force: a revoked licence stays ``revoked``
+    and a suspended one ``suspended`` (or ``revoked``) until the decision is lifted (解除), whatever an edit
+    or an import says. By credit code, the problem naming the decision."""
+    locks = queries.licence_locks(session, [v.uscc for v in docs])
+    out: dict[str, list[Problem]] = {}
+    for v in docs:
+        if v.uscc not in locks:
+            continue
+        reference, kind, decided_on = locks[v.uscc]
+        status = (v.doc.get("licence") or {}).get("status")
+        keep = ("revoked",) if kind == "revoke_licence" else ("suspended", "revoked")
+        if status not in keep:
+            verb = "revoked" if kind == "revoke_licence" else "suspended"
+            out[v.uscc] = [
+                Problem(
+                    "licence.status",
+                    f"{v.uscc}: the licence was {verb} by decision {reference} of {decided_on}; only a lift"
+                    f" of that decision restores it (status {status!r} refused)",
+                )
+            ]
+    return out
 
 
 def grids(jurisdiction: str) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from tests.conftest import LiveServer, example_document
+from tests.conftest import LiveServer, decide_over_http, example_document, sign_in
 from tests.lists.helpers import next_as_of
 
 pytestmark = pytest.mark.e2e
@@ -24,24 +24,29 @@ WIDTHS = {"phone": 360, "desktop": 1280}
 
 
 @pytest.fixture
-def warned(staff: httpx.Client, engine: Engine) -> dict[str, str]:
-    """An institution under a rectification order, on a freshly published warning list."""
+def warned(supervisor: httpx.Client, live: LiveServer, engine: Engine) -> dict[str, str]:
+    """An institution under a rectification order (proposed by one supervisor, approved by another), on a
+    freshly published warning list."""
     doc = example_document(name=f"广州市天河区晨光端到端{doc_suffix()}培训中心")
-    staff.post("/api/v1/institutions", json=doc).raise_for_status()
-    order = staff.post(
-        "/api/v1/decisions",
-        json={
-            "uscc": doc["uscc"],
-            "kind": "rectification_order",
-            "basis": ["TIME-OFFLINE-LATE"],
-            "summary": "周三晚间初中数学课21:15结束，责令将下课时间调整到20:30以前。",
-            "deadline": "2026-12-31",
-        },
-    ).json()
+    supervisor.post("/api/v1/institutions", json=doc).raise_for_status()
+    with httpx.Client(base_url=live.url, timeout=30) as approver:
+        sign_in(live, engine, approver, "supervisor")
+        order = decide_over_http(
+            supervisor,
+            approver,
+            engine,
+            {
+                "uscc": doc["uscc"],
+                "kind": "rectification_order",
+                "basis": ["TIME-OFFLINE-LATE"],
+                "summary": "周三晚间初中数学课21:15结束，责令将下课时间调整到20:30以前。",
+                "deadline": "2026-12-31",
+            },
+        )
     with Session(engine) as s:
         day = next_as_of(s)
     for kind in ("black", "warning", "white"):
-        staff.post(f"/api/v1/lists/{kind}/publish", json={"as_of": day.isoformat()}).raise_for_status()
+        supervisor.post(f"/api/v1/lists/{kind}/publish", json={"as_of": day.isoformat()}).raise_for_status()
     return {
         "uscc": doc["uscc"],
         "name": doc["name"],

@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from rules import all_rules
 from supervision.core import rulebook
-from tests.conftest import LiveServer, example_document
+from tests.conftest import LiveServer, decide_over_http, example_document, sign_in
 from tests.lists.helpers import next_as_of, recompute
 
 
@@ -26,6 +27,14 @@ from tests.lists.helpers import next_as_of, recompute
 def staff(supervisor: httpx.Client) -> httpx.Client:
     """These tests act as a supervisor: publishing the lists is the supervisors'."""
     return supervisor
+
+
+@pytest.fixture
+def approver(live: LiveServer, engine: Engine) -> Iterator[httpx.Client]:
+    """A second supervisor: decisions take two people."""
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        sign_in(live, engine, client, "supervisor")
+        yield client
 
 
 _addresses = itertools.count(20)
@@ -54,21 +63,31 @@ def publish_all(staff: httpx.Client, engine: Engine) -> dt.date:
     return day
 
 
-def test_decision_api_records_lists_and_refuses(staff: httpx.Client) -> None:
+def test_decision_api_proposes_a_second_person_approves_and_refuses(
+    staff: httpx.Client, approver: httpx.Client, engine: Engine
+) -> None:
     doc = register(staff)
-    r = staff.post(
-        "/api/v1/decisions",
-        json={
-            "uscc": doc["uscc"],
-            "kind": "rectification_order",
-            "basis": ["TIME-OFFLINE-LATE"],
-            "summary": "晚间课程超时",
-            "deadline": "2026-12-31",
-        },
+    order = {
+        "uscc": doc["uscc"],
+        "kind": "rectification_order",
+        "basis": ["TIME-OFFLINE-LATE"],
+        "summary": "晚间课程超时",
+        "deadline": "2026-12-31",
+    }
+    proposed = staff.post("/api/v1/decisions", json=order)
+    assert proposed.status_code == 202, proposed.text
+    pid = proposed.json()["proposal"]["id"]
+    assert (
+        proposed.json()["proposal"]["status"] == "pending" and proposed.json()["case"]["source"] == "manual"
     )
-    assert r.status_code == 201, r.text
-    body = r.json()
-    assert body["officer"] == "测试执法员" and body["recorded_by"].startswith("staff:")
+    assert staff.get("/api/v1/decisions", params={"uscc": doc["uscc"]}).json()["total"] == 0
+    mine = staff.post(f"/api/v1/decisions/proposals/{pid}/approve", json={})
+    assert mine.status_code == 403 and "two-person" in mine.json()["detail"]
+    approved = approver.post(f"/api/v1/decisions/proposals/{pid}/approve", json={})
+    assert approved.status_code == 200, approved.text
+    assert approver.post(f"/api/v1/decisions/proposals/{pid}/approve", json={}).status_code == 409
+    body = staff.get(f"/api/v1/decisions/{approved.json()['decision_id']}").json()
+    assert body["officer"] == staff_name(staff) and body["approved_by"] == f"staff:{staff_name(approver)}"
     dup = staff.post(
         "/api/v1/decisions",
         json={
@@ -100,6 +119,10 @@ def test_decision_api_records_lists_and_refuses(staff: httpx.Client) -> None:
     assert httpx.get(f"{staff.base_url}/api/v1/decisions").status_code == 401
 
 
+def staff_name(client: httpx.Client) -> str:
+    return client.headers["X-Test-User"]
+
+
 def test_publish_api_is_once_per_date(staff: httpx.Client, engine: Engine) -> None:
     register(staff)
     day = publish_all(staff, engine)
@@ -113,14 +136,16 @@ def test_publish_api_is_once_per_date(staff: httpx.Client, engine: Engine) -> No
 
 
 def test_every_published_edition_recomputes_from_the_served_json_and_chains(
-    staff: httpx.Client, engine: Engine
+    staff: httpx.Client, approver: httpx.Client, engine: Engine
 ) -> None:
     doc = register(staff)
     publish_all(staff, engine)
-    staff.post(
-        "/api/v1/decisions",
-        json={"uscc": doc["uscc"], "kind": "blacklist", "basis": ["CONDUCT-REFUND"], "summary": "拒不退费"},
-    ).raise_for_status()
+    decide_over_http(
+        staff,
+        approver,
+        engine,
+        {"uscc": doc["uscc"], "kind": "blacklist", "basis": ["CONDUCT-REFUND"], "summary": "拒不退费"},
+    )
     publish_all(staff, engine)
     checked = 0
     for kind in ("white", "warning", "black"):
@@ -181,19 +206,21 @@ def test_atom_feed_has_one_entry_per_edition(staff: httpx.Client, engine: Engine
 
 
 def test_institution_page_explains_the_warning_in_plain_chinese_and_english(
-    staff: httpx.Client, engine: Engine
+    staff: httpx.Client, approver: httpx.Client, engine: Engine
 ) -> None:
     doc = register(staff)
-    order = staff.post(
-        "/api/v1/decisions",
-        json={
+    order = decide_over_http(
+        staff,
+        approver,
+        engine,
+        {
             "uscc": doc["uscc"],
             "kind": "rectification_order",
             "basis": ["TIME-OFFLINE-LATE"],
             "summary": "周三晚间课程21:00结束，责令调整。",
             "deadline": "2026-12-31",
         },
-    ).json()
+    )
     day = publish_all(staff, engine)
     page = httpx.get(f"{staff.base_url}/institutions/{doc['uscc']}")
     assert page.status_code == 200
@@ -217,18 +244,17 @@ def test_institution_page_explains_the_warning_in_plain_chinese_and_english(
     assert "teachers" not in record and "account_last4" not in str(record) and "张老师" not in str(record)
 
 
-def test_search_filters_by_list_and_shows_status(staff: httpx.Client, engine: Engine) -> None:
+def test_search_filters_by_list_and_shows_status(
+    staff: httpx.Client, approver: httpx.Client, engine: Engine
+) -> None:
     white = register(staff)
     black = register(staff)
-    staff.post(
-        "/api/v1/decisions",
-        json={
-            "uscc": black["uscc"],
-            "kind": "blacklist",
-            "basis": ["CONDUCT-DISGUISED"],
-            "summary": "隐形变异",
-        },
-    ).raise_for_status()
+    decide_over_http(
+        staff,
+        approver,
+        engine,
+        {"uscc": black["uscc"], "kind": "blacklist", "basis": ["CONDUCT-DISGUISED"], "summary": "隐形变异"},
+    )
     publish_all(staff, engine)
     got = httpx.get(
         f"{staff.base_url}/api/v1/public/institutions", params={"q": black["uscc"], "list": "black"}
@@ -455,12 +481,14 @@ def test_complaints_are_rate_limited_per_client_and_nothing_is_lost(live: LiveSe
         )
 
 
-def test_staff_pages_for_decisions_and_lists(staff: httpx.Client, engine: Engine) -> None:
+def test_staff_pages_for_decisions_and_lists(
+    staff: httpx.Client, approver: httpx.Client, engine: Engine
+) -> None:
     doc = register(staff)
     token = staff.headers["Authorization"].split()[1]
     with httpx.Client(base_url=str(staff.base_url), cookies={"sv_staff": token}) as console:
         page = console.get("/staff/decisions")
-        assert page.status_code == 200 and "记录处理决定" in page.text
+        assert page.status_code == 200 and "提出处理决定" in page.text
         csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         bad = console.post(
             "/staff/decisions",
@@ -483,7 +511,19 @@ def test_staff_pages_for_decisions_and_lists(staff: httpx.Client, engine: Engine
             },
         )
         assert ok.status_code == 303
-        assert "违规广告" in console.get(ok.headers["location"]).text
+        proposed = console.get(ok.headers["location"]).text
+        assert "违规广告" in proposed and "待审核" in proposed
+        pid = re.search(r'action="/staff/decisions/proposals/(\d+)/approve"', proposed).group(1)  # type: ignore[union-attr]
+        mine = console.post(f"/staff/decisions/proposals/{pid}/approve", data={"csrf_token": csrf_token})
+        assert mine.status_code == 403 and "two-person" in mine.text
+        second = approver.headers["Authorization"].split()[1]
+        with httpx.Client(base_url=str(staff.base_url), cookies={"sv_staff": second}) as other:
+            other_page = other.get("/staff/decisions")
+            other_token = re.search(r'name="csrf_token" value="([^"]+)"', other_page.text).group(1)  # type: ignore[union-attr]
+            done = other.post(f"/staff/decisions/proposals/{pid}/approve", data={"csrf_token": other_token})
+            assert done.status_code == 303
+        recorded = staff.get("/api/v1/decisions", params={"uscc": doc["uscc"]}).json()["items"]
+        assert [d["kind"] for d in recorded] == ["warning"]
         lists_page = console.get("/staff/lists")
         assert lists_page.status_code == 200 and "手动发布" in lists_page.text
     assert httpx.get(f"{staff.base_url}/staff/decisions", follow_redirects=False).status_code == 303

@@ -36,6 +36,8 @@ VALUES = {
     "finding_id": "1",
     "run_id": "1",
     "decision_id": "1",
+    "proposal_id": "1",
+    "step": "approve",
     "attachment_id": "1",
     "public_id": "nokey000000",
 }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.accounts.models import StaffUser
+from supervision.accounts.permissions import actor_of
+from supervision.cases import casework
 from supervision.cases import service as cases
 from supervision.cases.schemas import KIND_ZH
 from supervision.core import jobs
@@ -53,6 +55,8 @@ def _decisions_page(
     total, rows = cases.search_decisions(
         session, uscc=uscc or None, kind=None, limit=page_size, offset=(page - 1) * page_size
     )
+    _, pending = casework.search_proposals(session, status="pending", uscc=uscc or None, limit=50, offset=0)
+    _, noticed = casework.search_proposals(session, status="notified", uscc=uscc or None, limit=50, offset=0)
     token = csrf.token(request)
     rules = catalogue.negative_list(settings.jurisdiction, clock.today())
     response = render(
@@ -62,6 +66,8 @@ def _decisions_page(
             "user": user,
             "rows": rows,
             "total": total,
+            "pending": pending,
+            "noticed": noticed,
             "page": page,
             "page_size": page_size,
             "uscc": uscc,
@@ -92,9 +98,10 @@ def decisions(
 
 
 @router.post("/decisions", response_class=HTMLResponse)
-async def record_decision(
+async def propose_decision(
     request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep, settings: SettingsDep
 ) -> Response:
+    """Propose a decision; a second person approves it below (two-person rule)."""
     form = await request.form()
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in DECISION_FIELDS}
     values["basis"] = [str(b) for b in form.getlist("basis")]
@@ -116,8 +123,8 @@ async def record_decision(
     raw.setdefault("basis", [])
     try:
         data = cases.parse_decision(raw)
-        out = cases.record_decision(
-            session, data, actor=actor(user), officer=user.display_name, now=clock.now()
+        proposal = casework.propose_outside_case(
+            session, data, actor_of(user), now=clock.now(), jurisdiction=settings.jurisdiction
         )
     except DomainError as err:
         session.rollback()
@@ -133,7 +140,47 @@ async def record_decision(
             error=err,
             status_code=err.status,
         )
-    return RedirectResponse(f"/staff/decisions?uscc={out.uscc}", status_code=303)
+    return RedirectResponse(f"/staff/decisions?uscc={proposal.uscc}#proposals", status_code=303)
+
+
+@router.post("/decisions/proposals/{proposal_id}/{step}", response_class=HTMLResponse)
+async def proposal_step(
+    proposal_id: int,
+    step: Literal["approve", "return"],
+    request: Request,
+    user: ConsoleStaff,
+    session: DbSession,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    """Approve or return a proposed decision (a second person; a supervisor for the serious kinds)."""
+    form = await request.form()
+    if not csrf.valid(request, str(form.get(csrf.FIELD) or "")):
+        err = DomainError("csrf", "页面已过期，请再次提交。", 403)
+        return _decisions_page(
+            request, session, clock, settings, user, uscc=None, page=1, error=err, status_code=403
+        )
+    try:
+        if step == "approve":
+            casework.approve_proposal(
+                session,
+                proposal_id,
+                actor_of(user),
+                version=None,
+                now=clock.now(),
+                jurisdiction=settings.jurisdiction,
+            )
+        else:
+            reason = str(form.get("reason") or "").strip()
+            casework.return_proposal_by_id(
+                session, proposal_id, reason, actor_of(user), version=None, now=clock.now()
+            )
+    except DomainError as err:
+        session.rollback()
+        return _decisions_page(
+            request, session, clock, settings, user, uscc=None, page=1, error=err, status_code=err.status
+        )
+    return RedirectResponse("/staff/decisions#proposals", status_code=303)
 
 
 @router.get("/lists", response_class=HTMLResponse)
