@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+import datetime as dt
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
 
 from supervision.accounts.models import StaffSession, StaffUser
 
@@ -23,3 +26,16 @@ def user_and_session(session: Session, token_sha256: str) -> tuple[StaffUser, St
 
 def session_by_token(session: Session, token_sha256: str) -> StaffSession | None:
     return session.exec(select(StaffSession).where(StaffSession.token_sha256 == token_sha256)).first()
+
+
+def end_sessions(session: Session, user_id: int, now: dt.datetime) -> int:
+    """Revoke every open session of a user; how many."""
+    result = session.execute(
+        text("UPDATE staff_session SET revoked_at = :now WHERE user_id = :u AND revoked_at IS NULL"),
+        {"now": now, "u": user_id},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def users(session: Session) -> list[StaffUser]:
+    return list(session.exec(select(StaffUser).order_by(col(StaffUser.username))))

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -15,7 +16,7 @@ from supervision.accounts import queries
 from supervision.accounts.models import StaffSession, StaffUser
 from supervision.accounts.permissions import Role
 from supervision.core import audit, rulebook
-from supervision.core.errors import Conflict, Invalid, Problem, Unauthorized
+from supervision.core.errors import Conflict, Invalid, NotFound, Problem, Unauthorized
 from supervision.settings import get_settings
 
 _hasher = PasswordHasher()
@@ -130,3 +131,64 @@ def logout(session: Session, token: str, now: dt.datetime) -> None:
 
 def find_user(session: Session, username: str) -> StaffUser | None:
     return queries.user_by_name(session, username)
+
+
+def _user(session: Session, username: str) -> StaffUser:
+    user = queries.user_by_name(session, username)
+    if user is None:
+        raise NotFound(f"no staff user {username}")
+    return user
+
+
+def _changed(
+    session: Session, user: StaffUser, before: dict[str, Any], *, actor: str, now: dt.datetime
+) -> None:
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="change",
+        entity="staff_user",
+        key=user.username,
+        before=before,
+        after={"role": user.role, "grids": list(user.grids), "active": user.active},
+    )
+    session.add(user)
+    session.flush()
+
+
+def disable_user(session: Session, username: str, *, actor: str, now: dt.datetime) -> int:
+    """Disable an account; every session of it ends at once. Returns how many sessions were ended."""
+    user = _user(session, username)
+    before = {"role": user.role, "grids": list(user.grids), "active": user.active}
+    user.active = False
+    _changed(session, user, before, actor=actor, now=now)
+    return queries.end_sessions(session, user.id or 0, now)
+
+
+def set_password(session: Session, username: str, password: str, *, actor: str, now: dt.datetime) -> None:
+    """A new password (argon2id); the user's sessions end (sign in again with the new one)."""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid("cannot set the password", [Problem("password", f"at least {MIN_PASSWORD} characters")])
+    user = _user(session, username)
+    user.password_hash = _hasher.hash(password)
+    _changed(session, user, {"password": "(changed)"}, actor=actor, now=now)
+    queries.end_sessions(session, user.id or 0, now)
+
+
+def set_grids(
+    session: Session, username: str, grids: Sequence[str], *, actor: str, now: dt.datetime, jurisdiction: str
+) -> StaffUser:
+    """The grids (网格) a user works in, checked against the jurisdiction's list."""
+    problems = grid_problems(grids, jurisdiction)
+    if problems:
+        raise Invalid("cannot set the grids", problems)
+    user = _user(session, username)
+    before = {"role": user.role, "grids": list(user.grids), "active": user.active}
+    user.grids = list(dict.fromkeys(grids))
+    _changed(session, user, before, actor=actor, now=now)
+    return user
+
+
+def list_users(session: Session) -> list[StaffUser]:
+    return queries.users(session)

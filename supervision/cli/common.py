@@ -13,6 +13,7 @@ from supervision.core.errors import DomainError
 from supervision.settings import get_settings
 
 err = Console(stderr=True)
+out = Console()
 
 
 def progress() -> Progress:
