@@ -29,6 +29,7 @@ from supervision.web.portal import pages as portal_pages
 from supervision.web.public import complaints as public_complaints
 from supervision.web.public import lists as public_lists
 from supervision.web.public import pages as public_pages
+from supervision.web.staff import casework as staff_casework
 from supervision.web.staff import decisions as staff_decisions
 from supervision.web.staff import escrow as staff_escrow
 from supervision.web.staff import findings as staff_findings
@@ -96,6 +97,7 @@ def create_app(
         findings.router,
         cases.router,
         staff_pages.router,
+        staff_casework.router,
         staff_escrow.router,
         staff_decisions.router,
         staff_findings.router,

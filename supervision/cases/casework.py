@@ -29,6 +29,7 @@ from supervision.accounts.permissions import (
 from supervision.cases import queries
 from supervision.cases.models import CASE_SOURCES, CASE_STATES, OPEN_STATES, Case, CaseEvent, Proposal
 from supervision.cases.schemas import (
+    KIND_ZH,
     AnswerAct,
     ApproveAct,
     AssignAct,
@@ -260,7 +261,7 @@ def assign(
         actor,
         now=now,
         version=version,
-        note=f"assigned to {officer}",
+        note=f"分派给 {officer}",
         changes={"assigned_to": user.id},
     )
 
@@ -399,9 +400,7 @@ def approve(
         # The lift proposed when a closed case was confirmed rectified: approving it records the lift.
         _grid_check(actor, case.grid, f"case {reference}")
         _record(session, case, proposal, actor, now=now)
-        record_event(
-            session, case.id or 0, actor.name, "note", note=f"lift approved: {proposal.summary}", now=now
-        )
+        record_event(session, case.id or 0, actor.name, "note", note=f"批准解除：{proposal.summary}", now=now)
         session.flush()
         return proposal
     if serious:
@@ -414,7 +413,7 @@ def approve(
             now=now,
             version=version,
             proposer=proposal.proposed_by,
-            note="notice of the proposed decision served (事先告知)",
+            note="批准；向机构送达事先告知书",
         )
         proposal.status = "notified"
         proposal.approved_by = actor.name
@@ -432,7 +431,7 @@ def approve(
         now=now,
         version=version,
         proposer=proposal.proposed_by,
-        note=f"approved: {proposal.kind}",
+        note=f"批准：{KIND_ZH[proposal.kind]}",
     )
     decision_id = _record(session, case, proposal, actor, now=now)
     session.refresh(case)
@@ -443,7 +442,7 @@ def approve(
             "rectifying",
             Actor("system:workflow", None),
             now=now,
-            note=f"rectify by {proposal.deadline}",
+            note=f"责令于 {proposal.deadline} 前整改",
             changes={"decision_id": decision_id},
         )
     else:
@@ -606,7 +605,7 @@ def waive(session: Session, uscc: str, proposal_id: int, *, now: dt.datetime) ->
         proposal.case_id,
         f"institution:{uscc}",
         "note",
-        note="the institution waived its statement and hearing (放弃陈述申辩)",
+        note="机构放弃陈述、申辩和听证",
         now=now,
     )
     audit.record(
@@ -672,7 +671,9 @@ def decide(session: Session, reference: str, actor: Actor, *, version: int, now:
         problems.append(Problem("answer", "answer the institution's statement in the record first"))
     if problems:
         raise Invalid("the decision cannot be recorded yet", problems)
-    transition(session, case, "decided", actor, now=now, version=version, note=f"decided: {proposal.kind}")
+    transition(
+        session, case, "decided", actor, now=now, version=version, note=f"作出决定：{KIND_ZH[proposal.kind]}"
+    )
     decision_id = _record(session, case, proposal, actor, now=now)
     _set_decision(session, case, decision_id)
     return case
@@ -823,7 +824,7 @@ def _request_dismissal(session: Session, case: Case, reason: str, actor: Actor, 
         case.id or 0,
         actor.name,
         "note",
-        note=f"dismissal asked (待审核人确认): {reason.strip()}",
+        note=f"申请撤销案件（待审核人确认）：{reason.strip()}",
         now=now,
     )
     session.flush()
@@ -1043,3 +1044,37 @@ def return_proposal_by_id(
         raise Conflict(f"proposal {proposal_id} is {proposal.status}, not awaiting approval", "not_pending")
     return_proposal(session, case.reference, reason, actor, version=version or case.version, now=now)
     return proposal
+
+
+def institution_record(session: Session, uscc: str, actor: Actor, *, today: dt.date) -> dict[str, Any]:
+    """Everything about one institution for the staff page (机构全貌): the registry document and its change
+    history, open findings, cases, decisions and proposals, complaints, inspections, escrow statements and
+    list history."""
+    from supervision.cases import inbox, inspections
+    from supervision.cases import service as decisions
+    from supervision.compliance import service as compliance
+    from supervision.escrow import service as escrow
+    from supervision.lists import service as lists
+    from supervision.registry import service as registry
+
+    doc = registry.get(session, uscc)
+    _, findings = compliance.search_findings(session, uscc=uscc, status="open", limit=200, offset=0)
+    _, cases = search_cases(session, today=today, uscc=uscc, limit=200, offset=0)
+    _, decided = decisions.search_decisions(session, uscc=uscc, kind=None, limit=200, offset=0)
+    _, proposed = search_proposals(session, status=None, uscc=uscc, limit=50, offset=0)
+    _, complaints = inbox.inbox(session, actor, uscc=uscc, limit=200, offset=0, today=today)
+    _, inspected = inspections.list_inspections(session, uscc=uscc, limit=50, offset=0)
+    holder = escrow.institution_for_staff(session, uscc)
+    _, statements = escrow.list_statements(session, holder["id"], limit=24, offset=0)
+    return {
+        "doc": doc,
+        "findings": findings,
+        "cases": cases,
+        "decisions": decided,
+        "proposals": [p for p in proposed if p.status in ("pending", "notified")],
+        "complaints": complaints,
+        "inspections": inspected,
+        "statements": statements,
+        "list_history": lists.list_history(session, uscc),
+        "changes": registry.history(session, uscc),
+    }

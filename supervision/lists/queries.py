@@ -520,3 +520,16 @@ SELECT json_build_object(
 async def public_record(engine: Engine, uscc: str) -> Any:
     """An institution's public record as JSON text (:data:`RECORD_SQL`)."""
     return await pool_for(engine).value(RECORD_SQL, {"u": uscc})
+
+
+def list_history(session: Session, uscc: str, limit: int = 60) -> list[dict[str, Any]]:
+    """The published editions an institution appears in, newest first: list, date, number, reason."""
+    rows = session.execute(
+        text(
+            "SELECT ed.kind, ed.as_of, ed.seq, e.reason, e.since FROM list_entry e"
+            " JOIN list_edition ed ON ed.id = e.edition_id"
+            " WHERE e.uscc = :u AND ed.status = 'published' ORDER BY ed.as_of DESC, ed.kind LIMIT :n"
+        ),
+        {"u": uscc, "n": limit},
+    )
+    return [dict(r._mapping) for r in rows]

@@ -443,3 +443,8 @@ def changes(
     session: Session, edition_id: int, *, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     return queries.changes(session, edition_id, limit=limit, offset=offset)
+
+
+def list_history(session: Session, uscc: str) -> list[dict[str, Any]]:
+    """The editions an institution was published in (staff pages), newest first."""
+    return queries.list_history(session, uscc)

@@ -80,7 +80,7 @@ ROUTES: dict[str, Perm] = {
     "GET /api/v1/institutions/{uscc}": READ,
     "PUT /api/v1/institutions/{uscc}": Perm.REGISTRY_WRITE,
     "DELETE /api/v1/institutions/{uscc}": Perm.REGISTRY_DELETE,
-    "GET /staff": READ,
+    "GET /staff/institutions": READ,
     "GET /staff/institutions/{uscc}": READ,
     # Findings and rule runs.
     "GET /api/v1/findings": READ,
@@ -133,6 +133,20 @@ ROUTES: dict[str, Perm] = {
     "POST /api/v1/inspections/{reference}/attachments": Perm.CASE_WORK,
     "GET /api/v1/attachments/{attachment_id}": READ,
     "GET /api/v1/dashboard": READ,
+    "GET /staff": READ,
+    "GET /staff/my-work": READ,
+    "GET /staff/cases": READ,
+    "POST /staff/cases": Perm.CASE_WORK,
+    "GET /staff/cases/{reference}": READ,
+    "POST /staff/cases/{reference}/actions": Perm.CASE_WORK,
+    "GET /staff/complaints": READ,
+    "GET /staff/complaints/{reference}": READ,
+    "POST /staff/complaints/{reference}/{step}": Perm.CASE_WORK,
+    "GET /staff/inspections": READ,
+    "GET /staff/inspections/new": READ,
+    "POST /staff/inspections": Perm.CASE_WORK,
+    "GET /staff/inspections/{reference}": READ,
+    "GET /staff/attachments/{attachment_id}": READ,
 }
 """Every route and the permission it needs."""
 

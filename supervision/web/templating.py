@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from supervision.core.clock import SHANGHAI
 from supervision.settings import ROOT
 
 templates = Jinja2Templates(directory=ROOT / "templates")
@@ -25,6 +27,14 @@ def fen(value: int | None) -> str:
 
 
 templates.env.filters["fen"] = fen
+
+
+def local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An instant as Asia/Shanghai wall-clock time (instants are stored in UTC)."""
+    return "—" if value is None else value.astimezone(SHANGHAI).strftime(fmt)
+
+
+templates.env.filters["local"] = local
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.accounts import service as accounts
+from supervision.accounts.permissions import actor_of
+from supervision.cases import casework
+from supervision.cases.schemas import KIND_ZH, STATE_ZH
+from supervision.compliance import service as compliance
 from supervision.core.errors import Unauthorized
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, staff_token
@@ -51,8 +53,8 @@ def logout(request: Request, session: DbSession, clock: ClockDep) -> Response:
     return response
 
 
-@router.get("", response_class=HTMLResponse)
-def index(
+@router.get("/institutions", response_class=HTMLResponse)
+def institutions(
     request: Request,
     user: ConsoleStaff,
     session: DbSession,
@@ -67,7 +69,7 @@ def index(
     total_all = registry.count(session)
     return render(
         request,
-        "staff/index.html",
+        "staff/institutions.html",
         {
             "user": user,
             "q": q,
@@ -82,12 +84,24 @@ def index(
 
 @router.get("/institutions/{uscc}", response_class=HTMLResponse)
 def institution(
-    uscc: str, request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep
+    uscc: str,
+    request: Request,
+    user: ConsoleStaff,
+    session: DbSession,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Response:
-    doc = registry.get(session, uscc)
-    audit = registry.history(session, uscc)
+    """Everything about one institution on one readable page."""
+    record = casework.institution_record(session, uscc, actor_of(user), today=clock.today())
     return render(
         request,
         "staff/institution.html",
-        {"user": user, "doc": doc, "doc_json": json.dumps(doc, ensure_ascii=False, indent=2), "audit": audit},
+        {
+            "user": user,
+            **record,
+            "rules": compliance.rule_titles(clock.today(), jurisdiction=settings.jurisdiction),
+            "states": STATE_ZH,
+            "kinds": KIND_ZH,
+            "today": clock.today(),
+        },
     )
