@@ -1078,3 +1078,44 @@ def institution_record(session: Session, uscc: str, actor: Actor, *, today: dt.d
         "list_history": lists.list_history(session, uscc),
         "changes": registry.history(session, uscc),
     }
+
+
+def portal_view(session: Session, uscc: str, *, today: dt.date) -> dict[str, Any]:
+    """What an institution sees of its cases in the portal: the notices of proposed decisions (facts, basis,
+    proposed decision, rights, deadline, its own statement and, once decided, the answer to it), its
+    decisions and the rectification deadlines in force. Never officers' notes, complaints or complainants."""
+    from supervision.cases import service as decisions
+
+    notices = []
+    for p in notices_for(session, uscc):
+        open_ = p.status == "notified" and p.waived_at is None and p.statement is None
+        open_ = open_ and p.statement_due is not None and today <= p.statement_due
+        notices.append(
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "summary": p.summary,
+                "basis": list(p.basis),
+                "served_on": p.served_on,
+                "statement_due": p.statement_due,
+                "waived": p.waived_at is not None,
+                "statement": p.statement,
+                "hearing_requested": p.hearing_requested,
+                "answer": p.answer if p.status == "approved" else None,
+                "decided": p.status == "approved",
+                "withdrawn": p.status == "returned",
+                "can_state": open_,
+            }
+        )
+    _, decided = decisions.search_decisions(session, uscc=uscc, kind=None, limit=100, offset=0)
+    rectifications = [
+        {
+            "reference": d.reference,
+            "deadline": d.deadline,
+            "days_left": (d.deadline - today).days,
+            "summary": d.summary,
+        }
+        for d in decided
+        if d.kind == "rectification_order" and d.deadline is not None and not d.lifted_by
+    ]
+    return {"notices": notices, "decisions": decided, "rectifications": rectifications}

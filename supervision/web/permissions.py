@@ -68,6 +68,8 @@ ROUTES: dict[str, Perm] = {
     "POST /portal/statements": INST,
     "GET /portal/statements/{statement_id}": INST,
     "GET /portal/findings": INST,
+    "GET /portal/notices": INST,
+    "POST /portal/notices/{proposal_id}/{step}": INST,
     # Staff sign-in and sign-out.
     "POST /api/v1/auth/login": S,
     "POST /api/v1/auth/logout": S,

@@ -14,7 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from supervision.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from supervision.cases import casework, inspections
+from supervision.cases.schemas import KIND_ZH
+from supervision.compliance import service as compliance
+from supervision.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from supervision.escrow import keys, service
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.ledger import ACCOUNT_NAMES
@@ -247,3 +250,88 @@ def findings(
             "account_names": ACCOUNT_NAMES,
         },
     )
+
+
+# ------------------------------------------------------------------------------------------ notices
+
+
+@router.get("/notices", response_class=HTMLResponse)
+def notices(
+    request: Request, holder: PortalHolder, session: DbSession, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """通知与决定: notices of proposed decisions (with the right to state its case), decisions and
+    rectification deadlines."""
+    return _notices_page(request, holder, session, clock, settings)
+
+
+def _notices_page(
+    request: Request,
+    holder: KeyHolder,
+    session: DbSession,
+    clock: ClockDep,
+    settings: Settings,
+    *,
+    error: DomainError | None = None,
+) -> HTMLResponse:
+    view = casework.portal_view(session, holder.uscc, today=clock.today())
+    return _page(
+        request,
+        "portal/notices.html",
+        {
+            "holder": holder,
+            **view,
+            "rules": compliance.rule_titles(clock.today(), jurisdiction=settings.jurisdiction),
+            "kinds": KIND_ZH,
+            "error": error,
+            "max_mib": settings.inspection_max_file_bytes // (1024 * 1024),
+        },
+        status_code=error.status if error else 200,
+    )
+
+
+@router.post("/notices/{proposal_id}/{step}", response_class=HTMLResponse)
+async def notice_step(
+    proposal_id: int,
+    step: str,
+    request: Request,
+    holder: PortalHolder,
+    session: DbSession,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    """State the case (陈述、申辩) with attachments and optionally ask for a hearing, or waive."""
+    form = await request.form()
+    try:
+        _check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+        if step == "waive":
+            casework.waive(session, holder.uscc, proposal_id, now=clock.now())
+        elif step == "statement":
+            casework.state_case(
+                session,
+                holder.uscc,
+                proposal_id,
+                statement=str(form.get("statement") or ""),
+                hearing=form.get("hearing") == "yes",
+                now=clock.now(),
+            )
+            for upload in form.getlist("files"):
+                if isinstance(upload, str) or not upload.filename:
+                    continue
+                content = await upload.read(settings.inspection_max_file_bytes + 1)
+                inspections.attach_file(
+                    session,
+                    "proposal",
+                    proposal_id,
+                    upload.filename,
+                    content,
+                    f"institution:{holder.uscc}",
+                    now=clock.now(),
+                )
+        else:
+            raise NotFound(f"no step {step}")
+    except DomainError as err:
+        session.rollback()
+        return _notices_page(request, holder, session, clock, settings, error=err)
+    finally:
+        await form.close()
+    return RedirectResponse("/portal/notices", status_code=303)

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from supervision.cases import inbox
 from supervision.cases import service as cases
 from supervision.cases.schemas import ComplaintForm
 from supervision.core.errors import Invalid
@@ -128,5 +129,7 @@ def submit(
 
 @router.get("/complaints/{reference}", response_class=HTMLResponse)
 def received(reference: str, request: Request, session: DbSession) -> HTMLResponse:
-    row = cases.complaint(session, reference)
-    return page(request, "public/complaint_received.html", {"reference": reference, "at": row["created_at"]})
+    """The complainant's page (举报查询): received, being handled, or concluded with the public outcome;
+    never staff names, internal notes or the contact left."""
+    view = inbox.complainant_view(session, reference)
+    return page(request, "public/complaint_received.html", {"reference": reference, "v": view})

@@ -188,6 +188,14 @@ EN: dict[str, str] = {
         "Keep this number to follow up your report. We will look into it and act according to the law."
     ),
     "返回首页": "Back to the home page",
+    "举报查询": "Your report",
+    "处理进展": "Progress",
+    "收到日期": "Received on",
+    "被举报机构": "Institution",
+    "处理结果": "Outcome",
+    "已收到": "Received",
+    "正在处理": "Being handled",
+    "已办结": "Concluded",
     "页面已过期或来源无法确认，您填写的内容已保留，请再次点击提交。": (
         "This page has expired or its origin could not be confirmed. What you entered is kept: please "
         "submit again."
