@@ -708,9 +708,9 @@ def follow_up(session: Session, as_of: dt.date, *, now: dt.datetime, jurisdictio
         compliance.reevaluate_uscc(session, case.uscc, as_of, system.name, now=now)
         still_open = sorted(queries.open_rule_ids(session, case.uscc) & set(case.basis))
         if still_open:
-            result = f"not rectified per the rules: {', '.join(still_open)} still open on {as_of}"
+            result = f"按规则复查未整改：{as_of} 仍有未解决的 {'、'.join(still_open)}"
         else:
-            result = f"rectified per the rules: no finding of {', '.join(case.basis)} open on {as_of}"
+            result = f"按规则复查已整改：{as_of} 已无未解决的 {'、'.join(case.basis)}"
         try:
             with session.begin_nested():
                 transition(

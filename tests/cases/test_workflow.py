@@ -16,7 +16,7 @@ from supervision.cases.schemas import CaseOpenIn, ProposalIn
 from supervision.cases.workflow import TRANSITIONS, transition
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict, Forbidden, Invalid
-from tests.cases.conftest import NOW, institution
+from tests.cases.conftest import NOW, institution, user
 from tests.conftest import TODAY
 
 J = "440106"
@@ -220,3 +220,49 @@ def test_case_events_are_append_only(engine: Engine, session: Session, people: d
     session.flush()
     with pytest.raises(Exception, match="append-only"), session.begin_nested():
         session.execute(text("UPDATE case_event SET note = 'x' WHERE case_id = :i"), {"i": case.id})
+
+
+def test_the_follow_up_moves_a_case_once_with_two_schedulers_and_after_a_restart(
+    fresh_engine: Engine,
+) -> None:
+    """Two scheduler processes running the follow-up for the same day at once (two sessions racing), then
+    a restarted one running it again: the case moves to verifying once, with one event."""
+    import threading
+
+    with Session(fresh_engine) as s:
+        crew = {r: user(s, r) for r in ("officer", "supervisor")}
+        crew["officer2"] = user(s, "officer")
+        case = opened(s, crew["officer"], institution(s))
+        casework.start(s, case.reference, crew["officer"], version=case.version, now=NOW)
+        deadline = TODAY + dt.timedelta(days=3)
+        order = ProposalIn(
+            kind="rectification_order", basis=["LIC-EXPIRED"], summary="整改", deadline=deadline
+        )
+        casework.propose(s, case.reference, order, crew["officer"], version=case.version, now=NOW)
+        casework.approve(s, case.reference, crew["officer2"], version=case.version, now=NOW, jurisdiction=J)
+        s.commit()
+        reference = case.reference
+    day = deadline + dt.timedelta(days=1)
+    later = FixedClock.on(day).now()
+    barrier = threading.Barrier(2)
+    moved: list[list[str]] = []
+
+    def scheduler() -> None:
+        with Session(fresh_engine) as s:
+            s.connection()  # both transactions begin before either moves the case
+            barrier.wait()
+            moved.append(casework.follow_up(s, day, now=later, jurisdiction=J))
+            s.commit()
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with Session(fresh_engine) as s:  # a restart: the job runs again for the same day
+        moved.append(casework.follow_up(s, day, now=later, jurisdiction=J))
+        s.commit()
+        case = casework.get_case(s, reference)
+        events = [e for e in queries.events_of_case(s, case.id or 0) if e.to_state == "verifying"]
+    assert sorted(len(m) for m in moved) == [0, 0, 1]
+    assert case.state == "verifying" and len(events) == 1
