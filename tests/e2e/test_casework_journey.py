@@ -27,7 +27,7 @@ from sqlmodel import Session
 from supervision.cases import casework, queries
 from supervision.core.clock import FixedClock
 from supervision.demo.casework import evidence_png
-from tests.conftest import TODAY, LiveServer, example_document, sign_in
+from tests.conftest import TODAY, LiveServer, save_institution, sign_in
 from tests.escrow.helpers import institution_with_key
 from tests.lists.helpers import next_as_of
 
@@ -38,16 +38,15 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def crew(live: LiveServer, engine: Engine) -> Iterator[dict[str, Any]]:
-    """Two officers of 石牌 and a supervisor (names for the browser), and an API client of the supervisor."""
-    api = httpx.Client(base_url=live.url, timeout=30)
-    names = {
-        "officer": sign_in(live, engine, httpx.Client(base_url=live.url), "officer", ("石牌",)),
-        "officer2": sign_in(live, engine, httpx.Client(base_url=live.url), "officer", ("石牌",)),
-        "supervisor": sign_in(live, engine, api, "supervisor"),
-    }
-    yield {**names, "api": api}
-    api.close()
+def crew(live: LiveServer, engine: Engine) -> Iterator[dict[str, str]]:
+    """Two officers of 石牌 and a supervisor: their usernames, for signing in in the browser."""
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        names = {
+            "officer": sign_in(live, engine, client, "officer", ("石牌",)),
+            "officer2": sign_in(live, engine, client, "officer", ("石牌",)),
+            "supervisor": sign_in(live, engine, client, "supervisor"),
+        }
+    yield names
     live.clock.instant = FixedClock.on(TODAY).instant
 
 
@@ -85,14 +84,14 @@ def step(page: Any, button: str) -> None:
 
 
 def test_complaint_to_rectification_to_lift(
-    browser: Any, live: LiveServer, engine: Engine, crew: dict[str, Any], tmp_path: Path
+    browser: Any, live: LiveServer, engine: Engine, crew: dict[str, str], tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
-    api = crew["api"]
-    doc = example_document(name=f"广州市天河区旅程一{dt.datetime.now():%H%M%S%f}培训中心")
-    api.post("/api/v1/institutions", json=doc).raise_for_status()
+    with Session(engine) as s:
+        doc = save_institution(s, name=f"广州市天河区旅程一{dt.datetime.now():%H%M%S%f}培训中心")
+        s.commit()
     uscc = doc["uscc"]
 
     # A parent files a complaint on a phone.
@@ -188,11 +187,10 @@ def test_complaint_to_rectification_to_lift(
 
 
 def test_blacklisting_after_the_institution_is_heard(
-    browser: Any, live: LiveServer, engine: Engine, crew: dict[str, Any], tmp_path: Path
+    browser: Any, live: LiveServer, engine: Engine, crew: dict[str, str], tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
-    api = crew["api"]
     doc, key = institution_with_key(engine, name=f"广州市天河区旅程二{dt.datetime.now():%H%M%S%f}培训中心")
     uscc = doc["uscc"]
 

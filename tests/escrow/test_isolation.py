@@ -12,10 +12,11 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 
 from tests.conftest import LiveServer
 from tests.escrow.conftest import Institution, stored_counts
-from tests.escrow.helpers import idem, statement, summary_form, to_csv
+from tests.escrow.helpers import NOW, idem, statement, summary_form, to_csv
 
 NewInstitution = Callable[..., Institution]
 
@@ -41,6 +42,8 @@ COVERED = {
     ("POST", "/portal/statements"),
     ("GET", "/portal/statements/{statement_id}"),
     ("GET", "/portal/findings"),
+    ("GET", "/portal/notices"),
+    ("POST", "/portal/notices/{proposal_id}/{step}"),
     ("GET", "/staff/escrow"),
     ("GET", "/staff/escrow/{uscc}"),
     ("GET", "/staff/escrow/{uscc}/statements/{statement_id}"),
@@ -263,6 +266,36 @@ def test_as_signed_in_portal_a_cannot_reach_b(pair: Pair, live: LiveServer) -> N
     client.close()
     b_client.close()
     pair.b_unchanged()
+
+
+def test_a_notice_served_on_b_is_out_of_a_s_reach(pair: Pair, live: LiveServer, engine: Engine) -> None:
+    """B's notice of a proposed blacklisting: A's portal neither shows it nor lets A state a case or waive."""
+    from supervision.cases import casework
+    from supervision.cases.schemas import DecisionIn
+    from tests.cases.conftest import user
+
+    with Session(engine) as s:
+        officer, supervisor = user(s, "officer"), user(s, "supervisor")
+        data = DecisionIn(
+            uscc=pair.b.uscc, kind="blacklist", basis=["CONDUCT-REFUND"], summary="B机构拒不退费"
+        )
+        proposal = casework.propose_outside_case(s, data, officer, now=NOW, jurisdiction="440106")
+        case = casework.case_of_proposal(s, proposal)
+        casework.approve(s, case.reference, supervisor, version=case.version, now=NOW, jurisdiction="440106")
+        s.commit()
+        pid = proposal.id
+    client, csrf = portal_sign_in(live, pair.a.key)
+    b_client, _ = portal_sign_in(live, pair.b.key)
+    assert "B机构拒不退费" not in client.get("/portal/notices").text
+    assert "B机构拒不退费" in b_client.get("/portal/notices").text
+    for step in ("statement", "waive"):
+        r = client.post(f"/portal/notices/{pid}/{step}", data={"csrf": csrf, "statement": "冒充"})
+        assert r.status_code == 404, r.text
+    with Session(engine) as s:
+        notice = casework.get_proposal(s, pid or 0)
+        assert notice.statement is None and notice.waived_at is None
+    client.close()
+    b_client.close()
 
 
 def test_every_escrow_route_is_covered_here(live: LiveServer) -> None:

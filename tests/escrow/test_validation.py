@@ -148,7 +148,7 @@ def test_every_csv_problem_names_its_line_and_column() -> None:
     body = to_csv(doc)
     body += "2026-10-05,gift,100,G-1,,,\n"  # line 15
     body += "2026-11-05,receipt,-100,G-2,K 1,0,\n"  # line 16
-    body += "2026-10-05,receipt,12.50,R-000001,,,\n"  # line 17
+    body += "2026-10-05,receipt,12.50,Q-17,,,\n"  # line 17 (a ref no helper line uses)
     body += "2026-10-05,receipt,100,X-2,,,,extra\n"  # line 18
     body += ",,,,,,\n"  # a blank spreadsheet row is not a line
     with pytest.raises(Invalid) as exc:
