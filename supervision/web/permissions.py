@@ -9,11 +9,13 @@ Grids (officers act only in theirs) and the two-person rule depend on the data, 
 from __future__ import annotations
 
 from fastapi import Request
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from supervision.accounts.models import StaffUser
 from supervision.accounts.permissions import Perm, actor_of, can
 from supervision.core.errors import Forbidden, Unauthorized
-from supervision.web.deps import ClockDep, DbSession, LoginRequired, current_staff
+from supervision.web.deps import LoginRequired, current_staff
 
 P, INST, S = Perm.PUBLIC, Perm.INSTITUTION, Perm.STAFF_SIGN_IN
 READ = Perm.STAFF_READ
@@ -166,21 +168,30 @@ def required(request: Request) -> Perm | None:
     return None if path is None else ROUTES.get(route_key(request.method, path))
 
 
-def authorize(request: Request, session: DbSession, clock: ClockDep) -> None:
+async def authorize(request: Request) -> None:
     """The application-wide check: the route's permission against the signed-in staff user's role. Public,
-    institution and sign-in routes pass (an institution's own key is checked by its routes). Signed out, a
-    console page sends the visitor to sign in and the API answers 401; a role without the permission gets
-    403 (``forbidden_role``)."""
+    institution and sign-in routes pass at once, without touching the database (an institution's own key
+    is checked by its routes). Signed out, a console page sends the visitor to sign in and the API answers
+    401; a role without the permission gets 403 (``forbidden_role``)."""
     perm = required(request)
     if perm is None:
         raise Forbidden("this route declares no permission", "forbidden_route")
     if perm in OPEN:
         return
     try:
-        user: StaffUser = current_staff(request, session, clock)
+        user: StaffUser = await run_in_threadpool(_signed_in, request)
     except Unauthorized:
         if request.url.path.startswith("/staff"):
             raise LoginRequired("/staff/login") from None
         raise
     if not can(actor_of(user), perm):
         raise Forbidden(f"a {user.role} may not do this (it needs {perm.value})", "forbidden_role")
+
+
+def _signed_in(request: Request) -> StaffUser:
+    """The staff user of the request's token, looked up in a short session of its own (the request's unit of
+    work is the handler's); kept on the request for the handler's ``Staff`` dependency."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        user = current_staff(request, session, request.app.state.clock)
+        session.expunge(user)
+    return user
