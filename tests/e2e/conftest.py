@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,40 @@ def browser(chromium: str) -> Iterator[object]:
         b = p.chromium.launch(executable_path=chromium, args=ARGS)
         yield b
         b.close()
+
+
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_HOW = "run `npm ci --prefix tests/e2e` (the npm package axe-core, pinned in tests/e2e/package-lock.json)"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str | None:
+    """axe-core's script, to inject into pages; None (checks skipped, said once) when it is not installed,
+    except with CI=true, where it is required."""
+    if AXE.is_file():
+        return AXE.read_text(encoding="utf-8")
+    if required():
+        pytest.fail(f"axe-core is required with CI=true: {AXE_HOW}")
+    return None
+
+
+@pytest.fixture
+def check_a11y(axe_source: str | None) -> Any:
+    """``check_a11y(page)``: every WCAG 2.0/2.1 A and AA rule of axe-core on the page as it is now; fails
+    listing each violation with the elements it found."""
+
+    def check(page: Any, what: str = "") -> None:
+        if axe_source is None:
+            return
+        page.add_script_tag(content=axe_source)
+        result = page.evaluate(
+            "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        )
+        problems = [
+            f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:5])
+            for v in result["violations"]
+        ]
+        assert problems == [], f"{what or page.url}: " + " | ".join(problems)
+
+    return check

@@ -84,7 +84,7 @@ def step(page: Any, button: str) -> None:
 
 
 def test_complaint_to_rectification_to_lift(
-    browser: Any, live: LiveServer, engine: Engine, crew: dict[str, str], tmp_path: Path
+    browser: Any, live: LiveServer, engine: Engine, crew: dict[str, str], tmp_path: Path, check_a11y: Any
 ) -> None:
     from playwright.sync_api import expect
 
@@ -103,6 +103,7 @@ def test_complaint_to_rectification_to_lift(
     expect(parent.get_by_role("heading", level=1)).to_have_text("举报已收到")
     complaint = parent.locator("strong.reference").inner_text()
     assert parent.evaluate("document.documentElement.scrollWidth") <= 390
+    check_a11y(parent, "the complainant's page")
 
     # The officer triages it into a case and takes it.
     officer = console(browser, live, crew["officer"])
@@ -178,16 +179,29 @@ def test_complaint_to_rectification_to_lift(
         ("my-work", "/staff/my-work"),
         ("institution", f"/staff/institutions/{uscc}"),
         ("case", f"/staff/cases/{case_ref}"),
+        ("cases", "/staff/cases"),
+        ("complaints", "/staff/complaints"),
+        ("complaint", f"/staff/complaints/{complaint}"),
+        ("inspections", "/staff/inspections"),
+        ("inspection-new", "/staff/inspections/new"),
+        ("decisions", "/staff/decisions"),
     ):
         officer.goto(url)
         assert officer.evaluate("document.documentElement.scrollWidth") <= 1280, url
         officer.screenshot(path=str(ARTIFACTS / f"console-{name}-1280.png"), full_page=True)
+        check_a11y(officer, url)
+    tablet = console(browser, live, crew["officer"], width=768)
+    for url in ("/staff", f"/staff/cases/{case_ref}", f"/staff/institutions/{uscc}"):
+        tablet.goto(url)
+        assert tablet.evaluate("document.documentElement.scrollWidth") <= 768, url
+    tablet.screenshot(path=str(ARTIFACTS / "console-institution-768.png"), full_page=True)
+    tablet.context.close()
     for page in (officer, second, parent):
         page.context.close()
 
 
 def test_blacklisting_after_the_institution_is_heard(
-    browser: Any, live: LiveServer, engine: Engine, crew: dict[str, str], tmp_path: Path
+    browser: Any, live: LiveServer, engine: Engine, crew: dict[str, str], tmp_path: Path, check_a11y: Any
 ) -> None:
     from playwright.sync_api import expect
 
@@ -228,6 +242,7 @@ def test_blacklisting_after_the_institution_is_heard(
     step(portal, "提交陈述、申辩")
     expect(portal.locator("section.status-box")).to_contain_text("看护服务")
     portal.screenshot(path=str(ARTIFACTS / "portal-notice-1280.png"), full_page=True)
+    check_a11y(portal, "the portal's notices")
 
     # The officer cannot decide before the period ends nor before answering; then does both.
     officer.goto(f"/staff/cases/{case_ref}")

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,7 +65,7 @@ def doc_suffix() -> str:
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_parent_searches_reads_why_downloads_and_complains(
-    browser: object, live: LiveServer, warned: dict[str, str], device: str, tmp_path: Path
+    browser: object, live: LiveServer, warned: dict[str, str], device: str, tmp_path: Path, check_a11y: Any
 ) -> None:
     from playwright.sync_api import Browser, expect
 
@@ -88,6 +89,7 @@ def test_parent_searches_reads_why_downloads_and_complains(
         expect(hit).to_be_visible()
         expect(page.locator("ul.results li").filter(has=hit)).to_contain_text("警示名单")
         page.screenshot(path=str(ARTIFACTS / f"search-{device}.png"), full_page=True)
+        check_a11y(page)
 
         # 2. open the institution and read why it is on the warning list
         hit.click()
@@ -102,6 +104,7 @@ def test_parent_searches_reads_why_downloads_and_complains(
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, f"the page scrolls sideways at {width}px ({scroll_width}px wide)"
         page.screenshot(path=str(ARTIFACTS / f"institution-{device}.png"), full_page=True)
+        check_a11y(page)
 
         # 3. the warning list, its CSV download
         page.goto("/lists/warning")
@@ -115,6 +118,7 @@ def test_parent_searches_reads_why_downloads_and_complains(
         rows = {r["uscc"]: r for r in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))}
         assert rows[warned["uscc"]]["reason"] == f"TIME-OFFLINE-LATE {warned['reference']}"
         page.screenshot(path=str(ARTIFACTS / f"warning-list-{device}.png"), full_page=True)
+        check_a11y(page)
 
         # 4. file a complaint from the institution's page; a first attempt with too little text keeps it all
         page.goto(f"/institutions/{warned['uscc']}")
@@ -124,6 +128,7 @@ def test_parent_searches_reads_why_downloads_and_complains(
         page.get_by_label("联系方式（选填）").fill("138 0000 0000")
         page.get_by_role("button", name="提交举报").click()
         expect(page.get_by_role("alert")).to_contain_text("请修改以下内容后再提交")
+        check_a11y(page, "the complaint form with its problems")
         expect(page.get_by_label("联系方式（选填）")).to_have_value("138 0000 0000")
         expect(page.get_by_label("举报内容（必填）")).to_have_value("太短")
         page.get_by_label("举报内容（必填）").fill("11月18日晚上九点多孩子才下课，机构说可以一直上到十点。")
@@ -132,11 +137,13 @@ def test_parent_searches_reads_why_downloads_and_complains(
         reference = page.locator("strong.reference").inner_text()
         assert reference.startswith("JB")
         page.screenshot(path=str(ARTIFACTS / f"complaint-received-{device}.png"), full_page=True)
+        check_a11y(page)
 
         # 5. the same page in English
         page.goto(f"/institutions/{warned['uscc']}?lang=en")
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.locator("section.status-box")).to_contain_text("Warning list")
         page.screenshot(path=str(ARTIFACTS / f"institution-en-{device}.png"), full_page=True)
+        check_a11y(page)
     finally:
         ctx.close()
