@@ -463,7 +463,7 @@ def _record(session: Session, case: Case, proposal: Proposal, approver: Actor, *
         actor=approver.name,
         officer=proposal.proposed_by.removeprefix("staff:"),
         now=now,
-        approved_by=approver.name,
+        approved_by=proposal.approved_by or approver.name,
         case_id=case.id,
     )
     proposal.status = "approved"

@@ -123,6 +123,8 @@ def test_a_blacklisting_needs_a_supervisor_a_notice_and_the_end_of_the_statement
     later = FixedClock.on(proposal.statement_due + dt.timedelta(days=1)).now()
     casework.decide(session, case.reference, people["officer"], version=case.version, now=later)
     assert case.state == "decided"
+    recorded = queries.by_id(session, case.decision_id or 0)
+    assert recorded is not None and recorded["approved_by"] == people["supervisor"].name
     assert queries.search(session, uscc=case.uscc, kind="blacklist", limit=10, offset=0)[0] == 1
 
 

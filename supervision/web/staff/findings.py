@@ -3,7 +3,7 @@ and the rule runs."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from supervision.compliance import display
 from supervision.compliance import service as compliance
+from supervision.core.csvout import to_csv
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, ConsoleStaff, DbSession
 from supervision.web.templating import render
@@ -18,6 +19,8 @@ from supervision.web.templating import render
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 PAGE = 50
+EXPORT_LIMIT = 50_000
+"""At most this many findings in one CSV export (filter to narrow it)."""
 
 
 @router.get("/findings", response_class=HTMLResponse)
@@ -31,15 +34,52 @@ def findings(
     grid: str | None = Query(None, max_length=50),
     status: Literal["open", "resolved", "all"] = "open",
     uscc: str | None = Query(None, max_length=18),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=100000),
+    format: str | None = Query(None, pattern="^csv$"),
 ) -> Response:
-    filters = {
+    filters: dict[str, Any] = {
         "rule": rule or None,
         "severity": severity or None,
         "grid": grid or None,
         "status": None if status == "all" else status,
         "uscc": (uscc or "").strip() or None,
     }
+    if format == "csv":
+        _, rows = compliance.search_findings(session, **filters, limit=EXPORT_LIMIT, offset=0)
+        severity_zh = display.LABELS["severity"]
+        return Response(
+            to_csv(
+                [
+                    "规则",
+                    "严重程度",
+                    "机构",
+                    "信用代码",
+                    "街道",
+                    "对象",
+                    "说明",
+                    "首次发现",
+                    "状态",
+                    "解决日期",
+                ],
+                [
+                    [
+                        f["rule_id"],
+                        severity_zh[f["severity"]],
+                        f["institution_name"],
+                        f["uscc"],
+                        f["grid"],
+                        f["subject"],
+                        f["message_zh"],
+                        f["first_seen_on"],
+                        f["status"],
+                        f["resolved_on"],
+                    ]
+                    for f in rows
+                ],
+            ),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="findings.csv"'},
+        )
     total, items = compliance.search_findings(session, **filters, limit=PAGE, offset=(page - 1) * PAGE)
     shown = {k: v for k, v in {**filters, "status": status}.items() if v}
     return render(
