@@ -1119,3 +1119,18 @@ def portal_view(session: Session, uscc: str, *, today: dt.date) -> dict[str, Any
         if d.kind == "rectification_order" and d.deadline is not None and not d.lifted_by
     ]
     return {"notices": notices, "decisions": decided, "rectifications": rectifications}
+
+
+def awaiting_approval_by(session: Session, actor: Actor) -> list[tuple[ProposalOut, str]]:
+    """The pending proposals ``actor`` may approve (a second person of the right role, in the case's grid),
+    with their case references: "my work" lists them."""
+    _, pending = search_proposals(session, status="pending", uscc=None, limit=200, offset=0)
+    out: list[tuple[ProposalOut, str]] = []
+    for p in pending:
+        case = queries.case_by_id(session, p.case_id)
+        if case is None or p.proposed_by == actor.name or not in_grid(actor, case.grid):
+            continue
+        lifted = queries.by_reference(session, p.lifts) if p.kind == "lift" and p.lifts else None
+        if may_approve(actor, p.kind, lifted["kind"] if lifted else None):
+            out.append((p, case.reference))
+    return out

@@ -268,3 +268,14 @@ def test_the_follow_up_moves_a_case_once_with_two_schedulers_and_after_a_restart
         events = [e for e in queries.events_of_case(s, case.id or 0) if e.to_state == "verifying"]
     assert sorted(len(m) for m in moved) == [0, 0, 1]
     assert case.state == "verifying" and len(events) == 1
+
+
+def test_my_work_lists_the_proposals_awaiting_me(session: Session, people: dict[str, Actor]) -> None:
+    case = investigating(session, people)
+    warning = ProposalIn(kind="warning", basis=["LIC-EXPIRED"], summary="警告")
+    casework.propose(session, case.reference, warning, people["officer"], version=case.version, now=NOW)
+    mine = [ref for _, ref in casework.awaiting_approval_by(session, people["officer2"])]
+    assert case.reference in mine
+    assert case.reference not in [ref for _, ref in casework.awaiting_approval_by(session, people["officer"])]
+    assert case.reference not in [ref for _, ref in casework.awaiting_approval_by(session, people["outsider"])]
+    assert case.reference not in [ref for _, ref in casework.awaiting_approval_by(session, people["admin"])]

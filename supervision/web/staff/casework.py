@@ -123,7 +123,21 @@ def my_work(request: Request, user: ConsoleStaff, session: DbSession, clock: Clo
         _, rows = inbox.inbox(session, actor, status="new", grid=g, limit=200, offset=0, today=today)
         triage.extend(r for r in rows if r.can_triage)
     triage.sort(key=lambda r: (not r.overdue, r.triage_due))
-    return _page(request, "staff/my_work.html", {"user": user, "cases": open_cases, "triage": triage})
+    to_approve = casework.awaiting_approval_by(session, actor)
+    to_assign: list[Any] = []
+    if user.role == "supervisor":
+        _, to_assign = casework.search_cases(session, today=today, state="new", limit=200, offset=0)
+    return _page(
+        request,
+        "staff/my_work.html",
+        {
+            "user": user,
+            "cases": open_cases,
+            "triage": triage,
+            "to_approve": to_approve,
+            "to_assign": to_assign,
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------ cases
