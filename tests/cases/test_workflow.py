@@ -277,5 +277,7 @@ def test_my_work_lists_the_proposals_awaiting_me(session: Session, people: dict[
     mine = [ref for _, ref in casework.awaiting_approval_by(session, people["officer2"])]
     assert case.reference in mine
     assert case.reference not in [ref for _, ref in casework.awaiting_approval_by(session, people["officer"])]
-    assert case.reference not in [ref for _, ref in casework.awaiting_approval_by(session, people["outsider"])]
+    assert case.reference not in [
+        ref for _, ref in casework.awaiting_approval_by(session, people["outsider"])
+    ]
     assert case.reference not in [ref for _, ref in casework.awaiting_approval_by(session, people["admin"])]
