@@ -1080,16 +1080,39 @@ def institution_record(session: Session, uscc: str, actor: Actor, *, today: dt.d
     }
 
 
+STATEMENT_MAX_FILES = 5
+"""The most files an institution attaches to one statement (each at most ``inspection.max_file_bytes``)."""
+STATEMENT_FILE_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+"""What an institution may attach to its statement, recognised by content."""
+_PUBLIC_DECISION_FIELDS = (
+    "reference",
+    "kind",
+    "basis",
+    "summary",
+    "decided_on",
+    "effective_from",
+    "deadline",
+    "until",
+    "lifts",
+    "lifted_by",
+    "lifted_on",
+)
+
+
 def portal_view(session: Session, uscc: str, *, today: dt.date) -> dict[str, Any]:
     """What an institution sees of its cases in the portal: the notices of proposed decisions (facts, basis,
-    proposed decision, rights, deadline, its own statement and, once decided, the answer to it), its
-    decisions and the rectification deadlines in force. Never officers' notes, complaints or complainants."""
+    proposed decision, rights, deadline and the days left, its own statement with the files it attached and,
+    once the decision is recorded, the officer's answer to it), its decisions and the rectification
+    deadlines in force. Never officers' notes or names, the reason a notice was withdrawn, complaints or
+    complainants: a decision shows what the public institution page shows."""
+    from supervision.cases import inspections
     from supervision.cases import service as decisions
 
     notices = []
     for p in notices_for(session, uscc):
         open_ = p.status == "notified" and p.waived_at is None and p.statement is None
         open_ = open_ and p.statement_due is not None and today <= p.statement_due
+        files = inspections.attachments(session, "proposal", p.id or 0)
         notices.append(
             {
                 "id": p.id,
@@ -1098,9 +1121,12 @@ def portal_view(session: Session, uscc: str, *, today: dt.date) -> dict[str, Any
                 "basis": list(p.basis),
                 "served_on": p.served_on,
                 "statement_due": p.statement_due,
+                "days_left": (p.statement_due - today).days if open_ and p.statement_due else None,
                 "waived": p.waived_at is not None,
                 "statement": p.statement,
+                "statement_on": business_date(p.statement_at) if p.statement_at else None,
                 "hearing_requested": p.hearing_requested,
+                "files": [{"filename": f.filename, "size_bytes": f.size_bytes} for f in files],
                 "answer": p.answer if p.status == "approved" else None,
                 "decided": p.status == "approved",
                 "withdrawn": p.status == "returned",
@@ -1118,7 +1144,60 @@ def portal_view(session: Session, uscc: str, *, today: dt.date) -> dict[str, Any
         for d in decided
         if d.kind == "rectification_order" and d.deadline is not None and not d.lifted_by
     ]
-    return {"notices": notices, "decisions": decided, "rectifications": rectifications}
+    shown = [{k: getattr(d, k) for k in _PUBLIC_DECISION_FIELDS} for d in decided]
+    return {"notices": notices, "decisions": shown, "rectifications": rectifications}
+
+
+def submit_statement(
+    session: Session,
+    uscc: str,
+    proposal_id: int,
+    *,
+    statement: str,
+    hearing: bool,
+    files: list[tuple[str, bytes]],
+    now: dt.datetime,
+) -> Proposal:
+    """The institution's statement from its portal: the words and the hearing request
+    (:func:`state_case`) with up to :data:`STATEMENT_MAX_FILES` files (PDF, JPEG or PNG by content, each
+    at most ``inspection.max_file_bytes``), kept with the notice and noted in the case's record. Checked
+    whole: every problem of the words and of each file at once, and nothing kept unless all is right."""
+    from supervision.cases import inspections
+    from supervision.settings import get_settings
+
+    limit = get_settings().inspection_max_file_bytes
+    problems: list[Problem] = []
+    if len(files) > STATEMENT_MAX_FILES:
+        problems.append(Problem("files", f"at most {STATEMENT_MAX_FILES} files"))
+    for i, (name, content) in enumerate(files):
+        kind = inspections.sniff(content) if content else None
+        if not content:
+            problems.append(Problem(f"files[{i}]", f"{name}: the file is empty"))
+        elif len(content) > limit:
+            problems.append(Problem(f"files[{i}]", f"{name}: larger than {limit} bytes"))
+        elif kind not in STATEMENT_FILE_TYPES:
+            problems.append(Problem(f"files[{i}]", f"{name}: not a PDF, JPEG or PNG (checked by content)"))
+    try:
+        proposal = state_case(session, uscc, proposal_id, statement=statement, hearing=hearing, now=now)
+    except Invalid as exc:
+        raise Invalid(exc.detail, [*exc.problems, *problems]) from None
+    if problems:
+        raise Invalid("the statement cannot be accepted", problems)
+    actor = f"institution:{uscc}"
+    for name, content in files:
+        inspections.attach_file(session, "proposal", proposal_id, name, content, actor, now=now)
+    return proposal
+
+
+def waive_in_portal(
+    session: Session, uscc: str, proposal_id: int, *, confirmed: bool, now: dt.datetime
+) -> Proposal:
+    """The waiver as the portal's form sends it (:func:`waive`), which the institution must confirm; a notice
+    not served on it is not found, whether confirmed or not."""
+    _notice_of(session, uscc, proposal_id)
+    if not confirmed:
+        raise Invalid("confirm the waiver", [Problem("confirm", "confirm the waiver first")])
+    return waive(session, uscc, proposal_id, now=now)
 
 
 def awaiting_approval_by(session: Session, actor: Actor) -> list[tuple[ProposalOut, str]]:

@@ -81,3 +81,70 @@ async def read_file_upload(request: Request, max_bytes: int) -> FileUpload:
         return FileUpload(data, upload.filename or "file")
     finally:
         await form.close()
+
+
+@dataclass(frozen=True)
+class FilesForm:
+    """A ``multipart/form-data`` form with text fields and any number of files (up to a limit)."""
+
+    fields: dict[str, str]
+    files: list[FileUpload]
+
+
+class _CappedParser(MultiPartParser):
+    """Stops reading the moment one file part grows past ``max_file_bytes`` (:class:`TooLarge`), so a large
+    file is never spooled whole; text fields keep Starlette's ``max_part_size``."""
+
+    def __init__(self, request: Request, *, max_file_bytes: int, max_files: int, max_part_size: int) -> None:
+        super().__init__(
+            request.headers,
+            request.stream(),
+            max_files=max_files,
+            max_fields=20,
+            max_part_size=max_part_size,
+        )
+        self.max_file_bytes = max_file_bytes
+        self._file_bytes = 0
+
+    def on_part_begin(self) -> None:
+        super().on_part_begin()
+        self._file_bytes = 0
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._current_part.file is not None:
+            self._file_bytes += end - start
+            if self._file_bytes > self.max_file_bytes:
+                raise TooLarge(f"a file is at most {self.max_file_bytes} bytes")
+        super().on_part_data(data, start, end)
+
+
+async def read_files_form(
+    request: Request, *, field: str, max_file_bytes: int, max_files: int, max_part_size: int = 128 * 1024
+) -> FilesForm:
+    """The text fields and the files of ``field`` (a file input that may hold several) of a multipart
+    form. Reading stops as soon as one file passes ``max_file_bytes`` (413) or the form holds more than
+    ``max_files`` files; an empty file input (no file chosen) gives no file. A form sent url-encoded has
+    fields only."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=0, max_fields=20)
+        try:
+            return FilesForm({k: v for k, v in form.multi_items() if isinstance(v, str)}, [])
+        finally:
+            await form.close()
+    parser = _CappedParser(
+        request, max_file_bytes=max_file_bytes, max_files=max_files, max_part_size=max_part_size
+    )
+    try:
+        parsed = await parser.parse()
+    except MultiPartException as exc:
+        raise Invalid("the form cannot be read", [Problem(field, exc.message)]) from None
+    try:
+        files: list[FileUpload] = []
+        for upload in parsed.getlist(field):
+            if isinstance(upload, UploadFile) and upload.filename:
+                files.append(FileUpload(await upload.read(max_file_bytes + 1), upload.filename))
+        fields = {k: v for k, v in parsed.multi_items() if isinstance(v, str)}
+        return FilesForm(fields, files)
+    finally:
+        await parsed.close()

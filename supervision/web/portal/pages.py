@@ -14,10 +14,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from supervision.cases import casework, inspections
+from supervision.cases import casework
 from supervision.cases.schemas import KIND_ZH
 from supervision.compliance import service as compliance
-from supervision.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from supervision.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
 from supervision.escrow import keys, service
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.ledger import ACCOUNT_NAMES
@@ -27,7 +34,7 @@ from supervision.web import csrf
 from supervision.web.deps import ClockDep, DbSession, PortalHolder, PortalVisitor, SettingsDep
 from supervision.web.sessions import PORTAL
 from supervision.web.templating import render
-from supervision.web.uploads import CsvUpload, read_csv_upload
+from supervision.web.uploads import CsvUpload, FilesForm, read_csv_upload, read_files_form
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -255,6 +262,38 @@ def findings(
 # ------------------------------------------------------------------------------------------ notices
 
 
+NOTICE_PROBLEMS_ZH = (
+    ("the decision is no longer open", "教育局已作出决定或已撤回本告知，不能再陈述、申辩。"),
+    ("the institution waived", "贵机构已放弃陈述、申辩和听证。"),
+    ("the statement period ended", "陈述、申辩期限已过。"),
+    ("a statement was already made", "贵机构已就本告知提交过陈述、申辩，每份告知只能提交一次。"),
+    ("write the statement or ask", "请填写陈述、申辩的内容，或勾选“申请听证”。"),
+    ("at most 20,000 characters", "陈述、申辩不能超过 20000 字。"),
+    ("at most 5 files", "附件最多 5 个。"),
+    ("the file is empty", "文件是空的。"),
+    ("not a PDF, JPEG or PNG", "不是 PDF、JPEG 或 PNG 文件（按文件内容判断，与扩展名无关）。"),
+    ("larger than", "文件超过 {mib} MiB。"),
+    ("a file is at most", "每个附件不能超过 {mib} MiB，没有保存任何内容。"),
+    ("too many files", "附件最多 5 个。"),
+    ("the notice can no longer be waived", "本告知已不能放弃（已提交陈述、申辩、已放弃或已作出决定）。"),
+    ("no notice", "没有这份告知书。"),
+    ("confirm", "请先勾选确认，再放弃。"),
+)
+"""The notice form's refusals in Chinese, by how the service's message begins; a file's problem keeps the
+file's name in front."""
+
+
+def _zh(message: str, mib: int) -> str:
+    name, sep, rest = message.partition(": ")
+    named = bool(sep) and not message.startswith(("the ", "a ", "at ", "no "))
+    text = rest if named else message
+    for start, zh in NOTICE_PROBLEMS_ZH:
+        if text.lower().startswith(start.lower()):
+            zh = zh.format(mib=mib)
+            return f"{name}：{zh}" if named else zh
+    return message
+
+
 @router.get("/notices", response_class=HTMLResponse)
 def notices(
     request: Request, holder: PortalHolder, session: DbSession, clock: ClockDep, settings: SettingsDep
@@ -272,8 +311,13 @@ def _notices_page(
     settings: Settings,
     *,
     error: DomainError | None = None,
+    form: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     view = casework.portal_view(session, holder.uscc, today=clock.today())
+    mib = settings.inspection_max_file_bytes // (1024 * 1024)
+    messages = [_zh(p.msg, mib) for p in error.problems] if error else []
+    if error and not messages:
+        messages = [_zh(error.detail, mib)]
     return _page(
         request,
         "portal/notices.html",
@@ -283,14 +327,31 @@ def _notices_page(
             "rules": compliance.rule_titles(clock.today(), jurisdiction=settings.jurisdiction),
             "kinds": KIND_ZH,
             "error": error,
-            "max_mib": settings.inspection_max_file_bytes // (1024 * 1024),
+            "messages": messages,
+            "form": form or {},
+            "max_files": casework.STATEMENT_MAX_FILES,
+            "max_mib": mib,
         },
         status_code=error.status if error else 200,
     )
 
 
+async def read_notice_form(request: Request, settings: SettingsDep) -> FilesForm | DomainError:
+    """The statement form as sent, its files read up to their limit; a form that cannot be read (a file
+    too large, too many files) is the error to show."""
+    try:
+        return await read_files_form(
+            request,
+            field="files",
+            max_file_bytes=settings.inspection_max_file_bytes,
+            max_files=casework.STATEMENT_MAX_FILES,
+        )
+    except DomainError as err:
+        return err
+
+
 @router.post("/notices/{proposal_id}/{step}", response_class=HTMLResponse)
-async def notice_step(
+def notice_step(
     proposal_id: int,
     step: str,
     request: Request,
@@ -298,40 +359,35 @@ async def notice_step(
     session: DbSession,
     clock: ClockDep,
     settings: SettingsDep,
+    sent: Annotated[FilesForm | DomainError, Depends(read_notice_form)],
 ) -> Response:
     """State the case (陈述、申辩) with attachments and optionally ask for a hearing, or waive."""
-    form = await request.form()
+    if isinstance(sent, DomainError):
+        return _notices_page(request, holder, session, clock, settings, error=sent)
+    form = {"id": proposal_id, **sent.fields}
     try:
-        _check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+        _check_csrf(request, sent.fields.get(CSRF_FIELD))
         if step == "waive":
-            casework.waive(session, holder.uscc, proposal_id, now=clock.now())
-        elif step == "statement":
-            casework.state_case(
+            casework.waive_in_portal(
                 session,
                 holder.uscc,
                 proposal_id,
-                statement=str(form.get("statement") or ""),
-                hearing=form.get("hearing") == "yes",
+                confirmed=sent.fields.get("confirm") == "yes",
                 now=clock.now(),
             )
-            for upload in form.getlist("files"):
-                if isinstance(upload, str) or not upload.filename:
-                    continue
-                content = await upload.read(settings.inspection_max_file_bytes + 1)
-                inspections.attach_file(
-                    session,
-                    "proposal",
-                    proposal_id,
-                    upload.filename,
-                    content,
-                    f"institution:{holder.uscc}",
-                    now=clock.now(),
-                )
+        elif step == "statement":
+            casework.submit_statement(
+                session,
+                holder.uscc,
+                proposal_id,
+                statement=sent.fields.get("statement", ""),
+                hearing=sent.fields.get("hearing") == "yes",
+                files=[(f.filename, f.data) for f in sent.files],
+                now=clock.now(),
+            )
         else:
             raise NotFound(f"no step {step}")
     except DomainError as err:
         session.rollback()
-        return _notices_page(request, holder, session, clock, settings, error=err)
-    finally:
-        await form.close()
-    return RedirectResponse("/portal/notices", status_code=303)
+        return _notices_page(request, holder, session, clock, settings, error=err, form=form)
+    return RedirectResponse(f"/portal/notices#n-{proposal_id}", status_code=303)

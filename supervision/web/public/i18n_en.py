@@ -196,6 +196,9 @@ EN: dict[str, str] = {
     "已收到": "Received",
     "正在处理": "Being handled",
     "已办结": "Concluded",
+    "我们正在依法处理，办结后会在本页显示处理结果。": (
+        "We are handling it according to the law; the outcome will be shown on this page when it is concluded."
+    ),
     "页面已过期或来源无法确认，您填写的内容已保留，请再次点击提交。": (
         "This page has expired or its origin could not be confirmed. What you entered is kept: please "
         "submit again."
