@@ -28,6 +28,9 @@ from tests.conftest import save_institution
 from tests.lists.test_races import check_chains, editions
 
 CST = dt.timezone(dt.timedelta(hours=8))
+STARTUP_SECONDS = 15
+"""Real seconds before the simulated start: both scheduler processes must be up and polling by then (a busy
+machine takes several seconds to import the application)."""
 
 
 def spec(cron: str) -> JobSpec:
@@ -125,7 +128,7 @@ def test_two_schedulers_over_a_simulated_week_publish_once_per_date(
     fresh_url: str, seeded: Engine, tmp_path: Path
 ) -> None:
     """Default schedule (Monday 09:00), two processes started together, Sunday to Tuesday of the next week."""
-    epoch = time.time() + 6
+    epoch = time.time() + STARTUP_SECONDS
     args = dict(
         sim_from="2026-11-29T00:00:00+08:00", until="2026-12-08T12:00:00+08:00", speed=60000.0, epoch=epoch
     )
@@ -162,7 +165,7 @@ def test_leader_killed_during_a_publication_the_other_takes_over(
     """Daily publication; the leader is killed while a publication is halfway; the follower takes over and
     catches the interrupted run up: still exactly one edition per kind per date."""
     before = published_dates(seeded)
-    epoch = time.time() + 6
+    epoch = time.time() + STARTUP_SECONDS
     args: dict[str, Any] = dict(
         sim_from="2026-12-10T00:00:00+08:00", until="2026-12-13T12:00:00+08:00", speed=10000.0, epoch=epoch
     )
