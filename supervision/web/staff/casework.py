@@ -312,23 +312,22 @@ async def case_action(
         )
     except (DomainError, ValidationError) as err:
         session.rollback()
-        problem = (
-            err
-            if isinstance(err, DomainError)
-            else Invalid("the form is not complete", problems_from_pydantic(err.errors()))
-        )
+        problem = _problem(err)
         return _case(
             request, user, session, clock, settings, reference, error=problem, status_code=problem.status
         )
     return RedirectResponse(f"/staff/cases/{reference}", status_code=303)
 
 
+def _problem(err: DomainError | ValidationError) -> DomainError:
+    """A refused form's problem: the domain error, or a form that did not parse, with every field named."""
+    if isinstance(err, DomainError):
+        return err
+    return Invalid("表单填写不完整", problems_from_pydantic(err.errors()))
+
+
 def _error_page(request: Request, user: StaffUser, err: DomainError | ValidationError) -> HTMLResponse:
-    problem = (
-        err
-        if isinstance(err, DomainError)
-        else Invalid("the form is not complete", problems_from_pydantic(err.errors()))
-    )
+    problem = _problem(err)
     return render(request, "errors/error.html", {"error": problem, "user": user}, status_code=problem.status)
 
 
@@ -464,11 +463,7 @@ async def complaint_step(
             raise DomainError("not_found", f"no step {step}", 404)
     except (DomainError, ValidationError) as err:
         session.rollback()
-        problem = (
-            err
-            if isinstance(err, DomainError)
-            else Invalid("the form is not complete", problems_from_pydantic(err.errors()))
-        )
+        problem = _problem(err)
         return _complaint(
             request, user, session, clock, settings, reference, error=problem, status_code=problem.status
         )
@@ -621,11 +616,7 @@ async def record_inspection(
             )
     except (DomainError, ValidationError) as err:
         session.rollback()
-        problem = (
-            err
-            if isinstance(err, DomainError)
-            else Invalid("检查记录不完整", problems_from_pydantic(err.errors()))
-        )
+        problem = _problem(err)
         return _new_inspection(request, user, session, clock, settings, values, problem)
     finally:
         await form.close()
