@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from supervision.core.inputs import Clean
 from supervision.core.pagination import Page
 
 DEFAULT_DAYS = 365
@@ -167,4 +168,4 @@ class LedgerOut(BaseModel):
 class IssueKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
     days: int = Field(DEFAULT_DAYS, ge=1, le=MAX_DAYS)
-    label: str = Field("", max_length=100)
+    label: Annotated[str, Field(max_length=100), Clean] = ""

@@ -58,7 +58,11 @@ def index(request: Request, visitor: PortalVisitor) -> Response:
 
 @router.post("/login")
 def login(
-    request: Request, session: DbSession, clock: ClockDep, settings: SettingsDep, key: str = Form(...)
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    settings: SettingsDep,
+    key: str = Form(..., max_length=200),
 ) -> Response:
     hours = settings.portal_session_hours
     try:

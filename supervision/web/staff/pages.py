@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.accounts import service as accounts
 from supervision.core.errors import Unauthorized
+from supervision.core.pagination import MAX_PAGE
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, staff_token
 from supervision.web.sessions import STAFF
@@ -28,8 +29,8 @@ def login(
     session: DbSession,
     clock: ClockDep,
     settings: SettingsDep,
-    username: str = Form(...),
-    password: str = Form(...),
+    username: str = Form(..., max_length=100),
+    password: str = Form(..., max_length=1000),
 ) -> Response:
     hours = settings.staff_session_hours
     try:
@@ -58,7 +59,7 @@ def index(
     session: DbSession,
     clock: ClockDep,
     q: str | None = Query(None, max_length=100),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     page_size = 50
     total, items = registry.search(
