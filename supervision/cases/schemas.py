@@ -81,7 +81,7 @@ class ComplaintForm(BaseModel):
     institution_name: str = Field("", max_length=2000)
     text: str = Field("", max_length=20000)
     contact: str = Field("", max_length=2000)
-    csrf_token: str = ""
+    csrf_token: str = Field("", max_length=200)
 
 
 class ComplaintIn(BaseModel):

@@ -22,7 +22,7 @@ MAX_DAYS = 3 * 365
 
 Mode = Literal["bank_custody", "risk_reserve"]
 Fen = Annotated[int, Field(ge=0, le=10**15)]
-Period = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+Period = Annotated[str, Field(max_length=7, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 
 SUMMARY_FIELDS = (
     "period",

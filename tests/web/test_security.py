@@ -161,6 +161,26 @@ def test_json_nested_too_deep_is_refused(live: LiveServer, staff: httpx.Client) 
     assert r.status_code == 422
 
 
+def test_a_statement_is_bounded_whatever_its_content_type(live: LiveServer, engine: Engine) -> None:
+    from tests.escrow.helpers import idem, institution_with_key
+
+    _, key = institution_with_key(engine)
+    body = b'{"period": "2026-10", "lines": ' + b"[" * 300 + b"]" * 300 + b"}"
+    for content_type in ("application/json", "text/plain"):
+        r = httpx.post(
+            f"{live.url}/api/v1/escrow/statements",
+            content=body,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Idempotency-Key": idem(),
+                "Content-Type": content_type,
+            },
+            timeout=30,
+        )
+        assert r.status_code == 422, (content_type, r.text)
+        assert "64 levels" in next(iter(problems(r).values()))
+
+
 def test_page_numbers_are_bounded(http: httpx.Client, staff: httpx.Client) -> None:
     huge = str(10**20)
     r = http.get("/api/v1/public/institutions", params={"page": huge})

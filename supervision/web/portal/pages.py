@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from supervision.core.pagination import MAX_PAGE
 from supervision.escrow import keys, service
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.ledger import ACCOUNT_NAMES
@@ -144,7 +145,7 @@ def statements(
     clock: ClockDep,
     settings: SettingsDep,
     holder: PortalHolder,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     return _statements_page(request, session, clock, settings, holder, page)
 
@@ -200,7 +201,7 @@ def statement(
     request: Request,
     session: DbSession,
     holder: PortalHolder,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     type: str | None = Query(None, pattern="^(receipt|release|refund)?$"),
 ) -> Response:
     type = type or None
