@@ -112,13 +112,15 @@ def create_app(
         response.headers.update(err.headers())
         return response
 
-    def too_large(scope: Scope, err: DomainError) -> ASGIApp:
+    def refusal(scope: Scope, err: DomainError) -> ASGIApp:
+        """The answer of a middleware that refuses a request (too large, out of bounds)."""
         return error_response(Request(scope), err)
 
-    # Outermost last: the request id, the security headers, the size limit, then the input bounds.
-    app.add_middleware(InputGuard, answer=too_large)
+    # Each middleware added wraps the ones before: a request meets the request id first, then the security
+    # headers, the size limit and the input bounds.
+    app.add_middleware(InputGuard, answer=refusal)
     default_limit, limits = body_limits(settings)
-    app.add_middleware(BodySizeLimit, default=default_limit, limits=limits, answer=too_large)
+    app.add_middleware(BodySizeLimit, default=default_limit, limits=limits, answer=refusal)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
 
