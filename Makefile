@@ -20,6 +20,9 @@ $(UV):
 
 install: .venv/.synced
 
+# The demo serves as the application's role (migration 0011): it owns no table and only appends to the
+# append-only ones. Migrations still run as the login user.
+run: export SUPERVISION_APP_ROLE ?= supervision_app
 run: install
 	$(VENV)/supervision migrate
 	$(VENV)/supervision demo-data --if-empty

@@ -308,8 +308,8 @@ class Calendar:
             covered = self.covered_school_years[group]
             for school_year in range(school_year_of(start), school_year_of(end) + 1):
                 if school_year not in covered:
-                    first = max(start, dt.date(school_year, 9, 1))
-                    last = min(end, dt.date(school_year + 1, 8, 31))
+                    first = max(start, dt.date(school_year, 9, 1)) if school_year >= dt.MINYEAR else start
+                    last = min(end, dt.date(school_year + 1, 8, 31) if school_year < dt.MAXYEAR else end)
                     uncovered.update(_days(first, last))
         return hits, frozenset(uncovered)
 

@@ -152,6 +152,39 @@ class Engine:
         return Context(self, as_of)
 
 
+class Memo:
+    """A memo of checks' work for one evaluation date, bounded: each entry weighs 1 plus what it holds (the
+    days of a term's uncovered dates, say), and once ``budget`` is spent it starts afresh. A context lives
+    as long as its process and serves every institution of its date, so the memo must not grow with what
+    the documents it sees hold."""
+
+    __slots__ = ("budget", "entries", "spent")
+
+    def __init__(self, budget: int = 50_000) -> None:
+        self.budget = budget
+        self.entries: dict[Any, Any] = {}
+        self.spent = 0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.entries.get(key, default)
+
+    def put(self, key: Any, value: Any, weight: int = 1) -> None:
+        """Keep ``value`` under ``key``; a value weighing more than the whole budget is not kept."""
+        if weight > self.budget:
+            return
+        if self.spent + weight > self.budget:
+            self.entries.clear()
+            self.spent = 0
+        self.entries[key] = value
+        self.spent += weight
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.put(key, value)
+
+
 class Context:
     """Everything about one evaluation date that does not depend on the institution."""
 
@@ -166,8 +199,8 @@ class Context:
         self.active: tuple[Rule, ...] = tuple(r for r in engine.rules if r.automatic and self._applies(r))
         self._checks = tuple(engine.checks[r.id] for r in self.active)
         self._rules = {r.id: r for r in engine.rules}
-        self.cache: dict[Any, Any] = {}
-        """Per-date memo for checks (e.g. a course term's vacation overlap); bounded by distinct keys."""
+        self.cache = Memo()
+        """Per-date memo for checks (e.g. a course term's vacation overlap), bounded (:class:`Memo`)."""
 
     def _applies(self, rule: Rule) -> bool:
         required = (p for p in rule.parameters if p not in rule.optional_parameters)
@@ -327,4 +360,4 @@ def _statements(statements: Sequence[Mapping[str, Any]] | None, month: str) -> l
     return usable
 
 
-__all__ = ["Context", "Engine", "Inspection", "Jurisdiction", "load_jurisdictions", "to_jsonable"]
+__all__ = ["Context", "Engine", "Inspection", "Jurisdiction", "Memo", "load_jurisdictions", "to_jsonable"]

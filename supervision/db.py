@@ -3,11 +3,19 @@
 With ``SUPERVISION_DATABASE_URL`` set, that PostgreSQL is used. Without it an embedded PostgreSQL (the
 ``pgserver`` package, real PostgreSQL binaries in a wheel) is started under ``var/pgdata`` and kept running
 between commands, so ``make run`` needs nothing installed by hand. SQLite is never used.
+
+Every connection of the service (web, scheduler, commands: :func:`get_engine`) has a ``statement_timeout``
+and a ``lock_timeout`` (``SUPERVISION_STATEMENT_TIMEOUT_MS``, ``SUPERVISION_LOCK_TIMEOUT_MS``) and, with
+``SUPERVISION_APP_ROLE`` set, works as that role (``SET ROLE`` at connection): one that owns nothing and may
+only read and append to the append-only tables (migration ``0011``). Migrations connect on their own, as the
+login user, who owns the tables. The bulk transactions (a full rule run, a registry import, a list
+publication) raise both timeouts for themselves (:func:`bulk_timeouts`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -52,17 +60,77 @@ def database_url() -> str:
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(database_url())
+    settings = get_settings()
+    return make_engine(
+        database_url(),
+        role=settings.app_role,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        lock_timeout_ms=settings.lock_timeout_ms,
+    )
 
 
-def make_engine(url: str) -> Engine:
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def connect_options(
+    *, role: str | None = None, statement_timeout_ms: int | None = None, lock_timeout_ms: int | None = None
+) -> str:
+    """The server settings of a new connection (libpq ``options``): UTC, the timeouts, the role."""
+    parts = ["-c timezone=UTC"]
+    if statement_timeout_ms is not None:
+        parts.append(f"-c statement_timeout={int(statement_timeout_ms)}")
+    if lock_timeout_ms is not None:
+        parts.append(f"-c lock_timeout={int(lock_timeout_ms)}")
+    if role:
+        if not ROLE_NAME.fullmatch(role):
+            raise ValueError(f"not a plain role name: {role!r}")
+        parts.append(f"-c role={role}")
+    return " ".join(parts)
+
+
+def make_engine(
+    url: str,
+    *,
+    role: str | None = None,
+    statement_timeout_ms: int | None = None,
+    lock_timeout_ms: int | None = None,
+) -> Engine:
+    """An engine on ``url``; each connection works as ``role`` (when given) with the timeouts given."""
+    options = connect_options(
+        role=role, statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms
+    )
     return create_engine(
         url,
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
-        connect_args={"options": "-c timezone=UTC"},
+        connect_args={"options": options},
     )
+
+
+def bulk_timeouts(session: Session, milliseconds: int | None = None) -> None:
+    """Raise the statement and lock timeouts for the rest of ``session``'s transaction (``SET LOCAL``): a
+    bulk run or import may take longer than a request; default ``SUPERVISION_BULK_STATEMENT_TIMEOUT_MS``."""
+    ms = get_settings().bulk_statement_timeout_ms if milliseconds is None else milliseconds
+    session.execute(
+        text("SELECT set_config('statement_timeout', :v, true), set_config('lock_timeout', :v, true)"),
+        {"v": str(int(ms))},
+    )
+
+
+def connection_options(session: Session) -> str:
+    """The role and timeouts ``session``'s connection works with, as ``options`` for another connection
+    (the worker processes of a bulk run)."""
+    row = session.execute(
+        text(
+            "SELECT current_user = session_user AS own, current_user AS role,"
+            " current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt"
+        )
+    ).one()
+    parts = [f"-c statement_timeout={row.st.replace(' ', '')}", f"-c lock_timeout={row.lt.replace(' ', '')}"]
+    if not row.own and ROLE_NAME.fullmatch(row.role):
+        parts.append(f"-c role={row.role}")
+    return " ".join(parts)
 
 
 def raw_connection(session: Session) -> psycopg.Connection[Any]:

@@ -8,27 +8,30 @@ import logging
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Scope
 
 from supervision.core.clock import Clock
 from supervision.core.clock import from_settings as clock_from_settings
-from supervision.core.errors import DomainError, Invalid, TooLarge, problems_from_pydantic
+from supervision.core.errors import DomainError, Invalid, Problem, Unavailable, problems_from_pydantic
 from supervision.core.limits import BodyLimit, BodySizeLimit
 from supervision.core.logging import configure as configure_logging
 from supervision.settings import ROOT, Settings, get_settings
-from supervision.web import templating
+from supervision.web import openapi, templating
 from supervision.web.api import auth, cases, decisions, escrow, findings, lists, ops, public, registry, rules
-from supervision.web.deps import LoginRequired
+from supervision.web.deps import LoginRequired, console_staff, current_staff, portal_holder
 from supervision.web.middleware import RequestContext
 from supervision.web.permissions import authorize
 from supervision.web.portal import pages as portal_pages
 from supervision.web.public import complaints as public_complaints
 from supervision.web.public import lists as public_lists
 from supervision.web.public import pages as public_pages
+from supervision.web.security import InputGuard, SecurityHeaders
 from supervision.web.staff import casework as staff_casework
 from supervision.web.staff import decisions as staff_decisions
 from supervision.web.staff import escrow as staff_escrow
@@ -119,12 +122,16 @@ def create_app(
         response.headers.update(err.headers())
         return response
 
-    def too_large(scope: Scope, err: TooLarge) -> ASGIApp:
+    def refusal(scope: Scope, err: DomainError) -> ASGIApp:
+        """The answer of a middleware that refuses a request (too large, out of bounds)."""
         return error_response(Request(scope), err)
 
+    # Each middleware added wraps the ones before: a request meets the request id first, then the security
+    # headers, the size limit and the input bounds.
+    app.add_middleware(InputGuard, answer=refusal)
     default_limit, limits = body_limits(settings)
-    app.add_middleware(BodySizeLimit, default=default_limit, limits=limits, answer=too_large)
-
+    app.add_middleware(BodySizeLimit, default=default_limit, limits=limits, answer=refusal)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
 
     @app.exception_handler(LoginRequired)
@@ -145,9 +152,41 @@ def create_app(
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             err.status_code, "http_error"
         )
-        return error_response(request, DomainError(code, str(err.detail), err.status_code))
+        response = error_response(request, DomainError(code, str(err.detail), err.status_code))
+        response.headers.update(err.headers or {})
+        if err.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return response
 
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, err: DataError) -> Response:
+        # The inputs are checked at the door; a value PostgreSQL still refuses (SQLSTATE class 22) is the
+        # client's, not a server error. The database's words stay in the log.
+        log.warning("a value was refused by the database", exc_info=err)
+        problem = Problem("$", "a value in the request cannot be stored (out of range or not valid text)")
+        return error_response(request, Invalid("the request is not valid", [problem]))
+
+    @app.exception_handler(OperationalError)
+    async def unavailable(request: Request, err: OperationalError) -> Response:
+        # A lock or statement timeout, or the database out of reach: the client may try again.
+        sqlstate = getattr(err.orig, "sqlstate", None)
+        log.warning("the database did not answer in time (%s)", sqlstate, exc_info=err)
+        busy = sqlstate in ("55P03", "57014")
+        detail = "the service is busy; try again shortly" if busy else "the database is unavailable"
+        return error_response(request, Unavailable(detail))
+
+    openapi.install(app, auth=(current_staff, console_staff, portal_holder, escrow.institution_holder))
     return app
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of ``path`` answers (the ``Allow`` of a 405)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 def app_factory() -> FastAPI:

@@ -44,6 +44,26 @@ class Settings(BaseSettings):
     """The inspection checklist (YAML) to use instead of the default ``supervision/cases/checklist.yaml``."""
     inspection_max_file_bytes: int = 10 * 1024 * 1024
     """``inspection.max_file_bytes``: the largest evidence file (photo or PDF) accepted."""
+    trusted_proxies: str = ""
+    """The reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed (comma-separated
+    addresses or networks, e.g. ``10.0.0.5,10.1.0.0/16``). Empty: none; the client address is the socket's,
+    and rate limits count it."""
+    app_role: str | None = None
+    """The PostgreSQL role the application works as (``SET ROLE`` on every connection of the service, its
+    scheduler and its commands): it owns nothing and may only read and append to the append-only tables.
+    The migration ``0011`` creates ``supervision_app``. Unset: the login user. Migrations always run as the
+    login user (the tables' owner)."""
+    statement_timeout_ms: int = 30_000
+    """Longest any one SQL statement may run (``statement_timeout``) on the service's connections."""
+    lock_timeout_ms: int = 5_000
+    """Longest a statement may wait for a lock (``lock_timeout``)."""
+    bulk_statement_timeout_ms: int = 60 * 60_000
+    """The statement timeout inside the bulk transactions (a full rule run, a registry import, a list
+    publication), set for those transactions only."""
+    as_of_window_years: int = 10
+    """A business date given as input (``as_of``) lies within this many years of today."""
+    publish_ahead_days: int = 7
+    """A list edition may be dated at most this many days after today (and never before the latest one)."""
 
 
 @lru_cache

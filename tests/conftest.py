@@ -27,6 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from rules.uscc import check_character
+from supervision.cli.serve import server_options
+from supervision.core.audit import APP_ROLE
 from supervision.core.clock import FixedClock
 from supervision.db import embedded_url, make_engine, scratch_database, sqlalchemy_url
 from supervision.settings import ROOT, Settings
@@ -52,6 +54,22 @@ def database_url(worker_id: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_engine(database_url: str) -> Iterator[Engine]:
+    """The engine of the live server: as the service works in production, as the application's role (it owns
+    nothing; append-only tables it may only read and insert into) with the service's timeouts. Tests that
+    set things up or poke tables directly use ``engine``, the owner's."""
+    defaults = Settings()
+    eng = make_engine(
+        database_url,
+        role=APP_ROLE,
+        statement_timeout_ms=defaults.statement_timeout_ms,
+        lock_timeout_ms=defaults.lock_timeout_ms,
+    )
     yield eng
     eng.dispose()
 
@@ -93,17 +111,18 @@ def clock() -> FixedClock:
 
 
 class LiveServer:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         from supervision.main import create_app
 
         self.clock = FixedClock.on(TODAY)
-        settings = Settings(log_json=True, log_level="WARNING")
+        # The tests publish list editions of one date after another into one database: more than a week ahead.
+        settings = settings or Settings(log_json=True, log_level="WARNING", publish_ahead_days=3650)
         self.app = create_app(engine=engine, clock=self.clock, settings=settings)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, **server_options(settings))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -121,8 +140,8 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live(engine: Engine) -> Iterator[LiveServer]:
-    server = LiveServer(engine)
+def live(app_engine: Engine) -> Iterator[LiveServer]:
+    server = LiveServer(app_engine)
     server.start()
     yield server
     server.stop()

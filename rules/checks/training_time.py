@@ -60,7 +60,7 @@ def _term(
     cached = ctx.cache.get(key)
     if cached is None:
         cached = ctx.calendar.term_overlaps(dt.date.fromisoformat(start), dt.date.fromisoformat(end), groups)
-        ctx.cache[key] = cached
+        ctx.cache.put(key, cached, weight=1 + len(cached[0]) + len(cached[1]))
     result: tuple[list[tuple[str, str, tuple[dt.date, dt.date]]], frozenset[dt.date]] = cached
     return result
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from supervision.core.inputs import Clean
 
 
 class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str
-    password: str
+    username: Annotated[str, Field(max_length=100), Clean]
+    password: Annotated[str, Field(max_length=1000)]
 
 
 class LoginAnswer(BaseModel):

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from supervision.core.inputs import Clean, Day
+
 DecisionKind = Literal[
     "warning", "rectification_order", "suspend_licence", "revoke_licence", "blacklist", "lift"
 ]
@@ -38,17 +40,17 @@ class DecisionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    uscc: Annotated[str, Field(min_length=1, max_length=18)]
+    uscc: Annotated[str, Field(min_length=1, max_length=18), Clean]
     kind: DecisionKind
-    reference: Annotated[str, Field(min_length=3, max_length=100)] | None = None
-    basis: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
-    summary: Annotated[str, Field(min_length=1, max_length=4000)]
-    decided_on: dt.date | None = None
-    effective_from: dt.date | None = None
-    deadline: dt.date | None = None
-    until: dt.date | None = None
-    lifts: Annotated[str, Field(max_length=100)] | None = None
-    officer: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    reference: Annotated[str, Field(min_length=3, max_length=100), Clean] | None = None
+    basis: list[Annotated[str, Field(max_length=64), Clean]] = Field(default_factory=list, max_length=20)
+    summary: Annotated[str, Field(min_length=1, max_length=4000), Clean]
+    decided_on: Day | None = None
+    effective_from: Day | None = None
+    deadline: Day | None = None
+    until: Day | None = None
+    lifts: Annotated[str, Field(max_length=100), Clean] | None = None
+    officer: Annotated[str, Field(min_length=1, max_length=100), Clean] | None = None
 
 
 class DecisionOut(BaseModel):
@@ -82,7 +84,7 @@ class ComplaintForm(BaseModel):
     institution_name: str = Field("", max_length=2000)
     text: str = Field("", max_length=20000)
     contact: str = Field("", max_length=2000)
-    csrf_token: str = ""
+    csrf_token: str = Field("", max_length=200)
 
 
 class ComplaintIn(BaseModel):
@@ -90,10 +92,10 @@ class ComplaintIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    uscc: Annotated[str, Field(max_length=18)] | None = None
-    institution_name: Annotated[str, Field(max_length=200)] | None = None
-    text: Annotated[str, Field(min_length=10, max_length=3000)]
-    contact: Annotated[str, Field(max_length=100)] | None = None
+    uscc: Annotated[str, Field(max_length=18), Clean] | None = None
+    institution_name: Annotated[str, Field(max_length=200), Clean] | None = None
+    text: Annotated[str, Field(min_length=10, max_length=3000), Clean]
+    contact: Annotated[str, Field(max_length=100), Clean] | None = None
 
 
 CaseSource = Literal["finding", "complaint", "inspection", "risk", "manual"]
@@ -123,7 +125,7 @@ STATE_ZH = {
     "dismissed": "不予立案/撤销",
     "merged": "已合并",
 }
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+Id = Annotated[str, Field(min_length=1, max_length=64), Clean]
 
 
 class CaseOpenIn(BaseModel):
@@ -133,11 +135,11 @@ class CaseOpenIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     source: CaseSource = "manual"
-    uscc: Annotated[str, Field(min_length=18, max_length=18)] | None = None
-    operator_address: Annotated[str, Field(min_length=2, max_length=300)] | None = None
-    grid: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    uscc: Annotated[str, Field(min_length=18, max_length=18), Clean] | None = None
+    operator_address: Annotated[str, Field(min_length=2, max_length=300), Clean] | None = None
+    grid: Annotated[str, Field(min_length=1, max_length=50), Clean] | None = None
     basis: list[Id] = Field(default_factory=list, max_length=20)
-    summary: Annotated[str, Field(min_length=1, max_length=4000)]
+    summary: Annotated[str, Field(min_length=1, max_length=4000), Clean]
     finding_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(default_factory=list, max_length=200)
 
 
@@ -148,11 +150,11 @@ class ProposalIn(BaseModel):
 
     kind: DecisionKind
     basis: list[Id] = Field(default_factory=list, max_length=20)
-    summary: Annotated[str, Field(min_length=1, max_length=4000)]
-    reference: Annotated[str, Field(min_length=3, max_length=100)] | None = None
-    deadline: dt.date | None = None
-    until: dt.date | None = None
-    lifts: Annotated[str, Field(max_length=100)] | None = None
+    summary: Annotated[str, Field(min_length=1, max_length=4000), Clean]
+    reference: Annotated[str, Field(min_length=3, max_length=100), Clean] | None = None
+    deadline: Day | None = None
+    until: Day | None = None
+    lifts: Annotated[str, Field(max_length=100), Clean] | None = None
 
 
 class ProposalOut(BaseModel):
@@ -269,9 +271,9 @@ class TriageOpenIn(BaseModel):
 
     action: Literal["open_case"] = "open_case"
     basis: list[Id] = Field(default_factory=list, max_length=20)
-    summary: Annotated[str, Field(min_length=1, max_length=4000)]
-    operator_address: Annotated[str, Field(min_length=2, max_length=300)] | None = None
-    grid: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    summary: Annotated[str, Field(min_length=1, max_length=4000), Clean]
+    operator_address: Annotated[str, Field(min_length=2, max_length=300), Clean] | None = None
+    grid: Annotated[str, Field(min_length=1, max_length=50), Clean] | None = None
 
 
 class TriageAttachIn(BaseModel):
@@ -280,7 +282,7 @@ class TriageAttachIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: Literal["attach"] = "attach"
-    case_reference: Annotated[str, Field(min_length=1, max_length=40)]
+    case_reference: Annotated[str, Field(min_length=1, max_length=40), Clean]
 
 
 class TriageRejectIn(BaseModel):
@@ -289,7 +291,7 @@ class TriageRejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: Literal["reject"] = "reject"
-    reason: Annotated[str, Field(min_length=2, max_length=500)]
+    reason: Annotated[str, Field(min_length=2, max_length=500), Clean]
 
 
 TriageIn = Annotated[TriageOpenIn | TriageAttachIn | TriageRejectIn, Field(discriminator="action")]
@@ -301,7 +303,7 @@ class MatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    uscc: Annotated[str, Field(min_length=18, max_length=18)]
+    uscc: Annotated[str, Field(min_length=18, max_length=18), Clean]
 
 
 class ComplainantView(BaseModel):
@@ -341,9 +343,9 @@ class InspectionAnswerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: Annotated[str, Field(min_length=1, max_length=50)]
+    code: Annotated[str, Field(min_length=1, max_length=50), Clean]
     result: InspectionResult
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[str, Field(max_length=2000), Clean] | None = None
 
 
 class InspectionIn(BaseModel):
@@ -354,15 +356,15 @@ class InspectionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    uscc: Annotated[str, Field(min_length=18, max_length=18)] | None = None
-    address: Annotated[str, Field(min_length=2, max_length=300)] | None = None
-    grid: Annotated[str, Field(min_length=1, max_length=50)] | None = None
-    inspected_on: dt.date
-    officers: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=20)
+    uscc: Annotated[str, Field(min_length=18, max_length=18), Clean] | None = None
+    address: Annotated[str, Field(min_length=2, max_length=300), Clean] | None = None
+    grid: Annotated[str, Field(min_length=1, max_length=50), Clean] | None = None
+    inspected_on: Day
+    officers: list[Annotated[str, Field(min_length=1, max_length=100), Clean]] = Field(max_length=20)
     items: list[InspectionAnswerIn] = Field(max_length=100)
-    note: Annotated[str, Field(max_length=4000)] | None = None
+    note: Annotated[str, Field(max_length=4000), Clean] | None = None
     open_case: bool = True
-    case_summary: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
+    case_summary: Annotated[str, Field(min_length=1, max_length=4000), Clean] | None = None
     """The summary of the case opened for failed items; default: the failed items with their notes."""
 
 
@@ -381,7 +383,7 @@ class InspectionOut(BaseModel):
     institution_name: str | None
     address: str | None
     grid: str
-    inspected_on: dt.date
+    inspected_on: Day
     officers: list[str]
     items: list[InspectionItemOut]
     note: str | None

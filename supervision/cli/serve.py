@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from supervision.cli.common import err
-from supervision.settings import get_settings
+from supervision.settings import Settings, get_settings
 
 
 def migrate() -> None:
@@ -33,9 +33,23 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_config=None,
-        access_log=False,
+        **server_options(settings),
     )
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the application (also in the tests' live server): no access log of its own (the
+    application logs each request), and ``X-Forwarded-For`` / ``X-Forwarded-Proto`` believed only from
+    ``SUPERVISION_TRUSTED_PROXIES`` (uvicorn's default believes any local client, so anyone on the machine
+    could choose the address rate limits count)."""
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or "",
+        "server_header": False,
+    }
 
 
 def scheduler() -> None:

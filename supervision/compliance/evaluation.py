@@ -282,6 +282,9 @@ class Job:
     overlays: tuple[Path | Mapping[str, Any], ...] = ()
     data_dir: Path | None = None
     examples: int = 5
+    options: str = ""
+    """Server settings of the workers' connections beyond UTC and no JIT: the role and the timeouts of the
+    run's own connection (:func:`supervision.db.connection_options`)."""
 
 
 class Worker:
@@ -307,7 +310,9 @@ _worker: Worker | None = None
 
 def _init_worker(job: Job) -> None:
     global _worker
-    conn = psycopg.connect(job.dsn, autocommit=True, options="-c timezone=UTC -c jit=off")
+    conn = psycopg.connect(
+        job.dsn, autocommit=True, options=f"-c timezone=UTC -c jit=off {job.options}".strip()
+    )
     _worker = Worker(job, conn)
     # Documents are trees without cycles, freed by reference counting as each range ends. The cyclic
     # collector would otherwise walk every live document again and again (it cost as much as parsing them);

@@ -23,7 +23,7 @@ from supervision.compliance.models import RuleRun
 from supervision.core import audit, rulebook
 from supervision.core.clock import SystemClock
 from supervision.core.errors import Conflict
-from supervision.db import raw_connection
+from supervision.db import bulk_timeouts, connection_options, raw_connection
 from supervision.settings import get_settings
 
 BATCH = 2000
@@ -131,6 +131,7 @@ def run_full(
     started = now if now is not None else SystemClock().now()
     clock = time.perf_counter()
     ctx = rulebook.context(jurisdiction, as_of)
+    bulk_timeouts(session)
 
     if not queries.try_lock_full_run(session):
         raise Conflict(
@@ -195,7 +196,7 @@ def run_full(
         uncovered.update(batch.uncovered)
         worker_peak = max(worker_peak, batch.peak_mib)
 
-    job = ev.Job(dsn(session), jurisdiction, as_of, "stage")
+    job = ev.Job(dsn(session), jurisdiction, as_of, "stage", options=connection_options(session))
     n_workers = workers_for(workers, len(ids))
     todo = ev.ranges(ids, batch_size)
     ev.evaluate_ranges(job, todo, workers=n_workers, local=raw_connection(session), on_result=keep)

@@ -67,11 +67,19 @@ END $$;
 """
 
 
+APP_ROLE = "supervision_app"
+"""The role the application works as (migration 0011, ``SUPERVISION_APP_ROLE``)."""
+
+
 def append_only_trigger_sql(table: str) -> list[str]:
-    """SQL that makes ``table`` append-only (used by migrations)."""
+    """SQL that makes ``table`` append-only (used by migrations): triggers refusing UPDATE, DELETE and
+    TRUNCATE, and, where the application's role exists, its UPDATE and DELETE privileges taken back (a new
+    table gets them by default)."""
     return [
         f"CREATE TRIGGER {table}_no_update BEFORE UPDATE OR DELETE ON {table} "
         "FOR EACH ROW EXECUTE FUNCTION refuse_change()",
         f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()",
+        f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
+        f"REVOKE UPDATE, DELETE ON {table} FROM {APP_ROLE}; END IF; END $$",
     ]

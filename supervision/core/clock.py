@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from supervision.core.errors import Invalid, Problem
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -55,3 +57,19 @@ def from_settings(today: str | None) -> Clock:
     if today:
         return FixedClock.on(dt.date.fromisoformat(today))
     return SystemClock()
+
+
+def years_after(day: dt.date, years: int) -> dt.date:
+    """``day`` moved by ``years`` (negative: back), 29 February to 28; within the calendar's range."""
+    year = min(max(day.year + years, dt.MINYEAR), dt.MAXYEAR)
+    return day.replace(year=year, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=year)
+
+
+def check_within(day: dt.date, earliest: dt.date, latest: dt.date, loc: str) -> dt.date:
+    """``day`` when it lies from ``earliest`` to ``latest``; else :class:`Invalid` naming ``loc``."""
+    if not earliest <= day <= latest:
+        raise Invalid(
+            f"{loc} {day.isoformat()} is out of range",
+            [Problem(loc, f"must be from {earliest.isoformat()} to {latest.isoformat()}")],
+        )
+    return day

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -84,6 +86,18 @@ class RateLimited(DomainError):
         return {"Retry-After": str(self.retry_after_seconds)}
 
 
+class Unavailable(DomainError):
+    """The database is busy (a lock or statement timeout) or out of reach: 503, try again after
+    ``Retry-After`` seconds. What the database said goes to the log only."""
+
+    def __init__(self, detail: str, retry_after_seconds: int = 5) -> None:
+        super().__init__("unavailable", detail, 503)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
 def problems_from_pydantic(
     errors: list[Any], prefix: str = "", hints: dict[str, str] | None = None
 ) -> list[Problem]:
@@ -105,3 +119,25 @@ def problems_from_pydantic(
             msg = msg[len("Value error, ") :]
         out.append(Problem(path or "$", msg))
     return out
+
+
+# ------------------------------------------------------------------------------------ the error answer
+
+
+class ProblemBody(BaseModel):
+    """One thing wrong with the request."""
+
+    loc: str = Field(description="where: a field path (courses[0].title), query.<name>, or file:line")
+    msg: str = Field(description="what is wrong, in words")
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer of the JSON API (and of every page asked for as JSON)."""
+
+    error: str = Field(
+        description="a stable code: invalid, not_found, conflict, unauthorized, forbidden, too_large, "
+        "rate_limited, method_not_allowed, …",
+        examples=["invalid"],
+    )
+    detail: str = Field(description="what happened, in words")
+    problems: list[ProblemBody] = Field(description="every problem found, each with where (empty if none)")

@@ -10,10 +10,13 @@ from pydantic import BaseModel, Field
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 100_000
+"""The highest page number any list answers (20 million rows at the largest page size): beyond it the offset
+would overflow PostgreSQL's ``bigint`` long before any list is that long."""
 
 
 class PageParams(BaseModel):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
     @property

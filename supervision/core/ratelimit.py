@@ -2,6 +2,8 @@
 
 Fixed windows: each ``(bucket, window_start)`` row counts the hits in one window. A hit is an upsert that
 returns the new count, atomic under concurrency. Old windows are deleted when a new window row is created.
+The web layer counts each hit in a short transaction of its own (:func:`hit_committed`), committed before
+the request's work starts: a request that fails, even with a 500, has still been counted.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Column, DateTime, Integer, PrimaryKeyConstraint, Text, text
+from sqlalchemy import Column, DateTime, Engine, Integer, PrimaryKeyConstraint, Text, text
 from sqlmodel import Field, Session, SQLModel
 
 from supervision.core import models as _models  # noqa: F401  (naming convention)
@@ -54,3 +56,14 @@ def hit(session: Session, bucket: str, *, now: dt.datetime, limit: int, window_s
         )
     hits = int(row.hits)
     return Verdict(hits <= limit, hits, limit, max(start_ts + window_seconds - epoch, 1))
+
+
+def hit_committed(
+    engine: Engine, bucket: str, *, now: dt.datetime, limit: int, window_seconds: int
+) -> Verdict:
+    """:func:`hit` in a transaction of its own, committed at once: the hit is kept whatever becomes of the
+    request that made it."""
+    with Session(engine) as session:
+        verdict = hit(session, bucket, now=now, limit=limit, window_seconds=window_seconds)
+        session.commit()
+    return verdict

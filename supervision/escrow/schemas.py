@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from supervision.core.inputs import Clean
 from supervision.core.pagination import Page
 
 DEFAULT_DAYS = 365
@@ -21,7 +22,7 @@ MAX_DAYS = 3 * 365
 
 Mode = Literal["bank_custody", "risk_reserve"]
 Fen = Annotated[int, Field(ge=0, le=10**15)]
-Period = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+Period = Annotated[str, Field(max_length=7, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 
 SUMMARY_FIELDS = (
     "period",
@@ -167,4 +168,4 @@ class LedgerOut(BaseModel):
 class IssueKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
     days: int = Field(DEFAULT_DAYS, ge=1, le=MAX_DAYS)
-    label: str = Field("", max_length=100)
+    label: Annotated[str, Field(max_length=100), Clean] = ""

@@ -9,6 +9,7 @@ so of two simultaneous submissions for the same period exactly one is accepted a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from supervision.core.errors import Conflict, Invalid, NotFound, Problem
 from supervision.escrow import ledger, queries, reconcile
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.schemas import ParsedStatement, StatementOut
+
+log = logging.getLogger("supervision.escrow")
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 
@@ -173,8 +176,9 @@ def submit(
     )
     try:
         session.flush()
-    except IntegrityError as exc:  # a constraint the checks above should already have caught
-        raise Conflict(f"the statement conflicts with one stored meanwhile: {exc.orig}", "conflict") from None
+    except IntegrityError:  # a constraint the checks above should already have caught
+        log.warning("a statement was refused by a constraint", exc_info=True)
+        raise Conflict("the statement conflicts with one stored meanwhile; try again", "conflict") from None
     return Submission(201, answer)
 
 

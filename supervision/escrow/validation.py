@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from supervision.core import inputs
 from supervision.core.errors import Invalid, Problem, problems_from_pydantic
 from supervision.escrow.schemas import (
     LINE_FIELDS,
@@ -227,11 +228,9 @@ def _int_text(value: str) -> int | str | None:
 
 
 def parse_json(body: bytes, today: dt.date) -> ParsedStatement:
-    """A JSON statement (the body of ``POST /api/v1/escrow/statements``)."""
-    try:
-        raw = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Invalid("the body is not valid JSON", [Problem("$", str(exc))]) from None
+    """A JSON statement (the body of ``POST /api/v1/escrow/statements``), decoded within the door's bounds
+    whatever the request said its content type was (:func:`supervision.core.inputs.decode`)."""
+    raw = inputs.decode(body, "the body")
     if not isinstance(raw, dict):
         raise Invalid("a statement must be a JSON object", [Problem("$", "not an object")])
     sha = request_sha256("json", orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))

@@ -28,7 +28,9 @@ import orjson
 from sqlmodel import Session
 
 from supervision.core import audit
+from supervision.core.clock import check_within
 from supervision.core.errors import Invalid, NotFound, Problem
+from supervision.db import bulk_timeouts
 from supervision.lists import queries
 from supervision.lists.models import KINDS
 
@@ -128,11 +130,19 @@ def publish(
     actor: str,
     jurisdiction: str,
     kinds: list[str] | tuple[str, ...] | None = None,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> list[Outcome]:
-    """Publish the editions of ``kinds`` (default: all three) as of ``as_of``. Flushes; the caller commits."""
+    """Publish the editions of ``kinds`` (default: all three) as of ``as_of``. Flushes; the caller commits.
+
+    ``window``: the earliest and latest list dates the caller accepts (the door's, from the settings); one
+    outside it is refused (422) before anything is locked, so a list dated far ahead cannot be published and
+    then refuse every normal publication as superseded."""
     import time
 
+    if window is not None:
+        check_within(as_of, *window, "as_of")
     order = check_kinds(kinds)
+    bulk_timeouts(session)
     published_at = now.astimezone(dt.UTC).replace(microsecond=0)
     outcomes: list[Outcome] = []
     claimed: list[tuple[Outcome, int, dict[str, Any] | None]] = []

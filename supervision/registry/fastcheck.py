@@ -21,6 +21,18 @@ import msgspec
 
 from rules.uscc import is_well_formed
 from supervision.registry.schemas import (
+    EARLIEST,
+    LATEST,
+    MAX_CHOICES,
+    MAX_COURSE_TEACHERS,
+    MAX_COURSES,
+    MAX_PACKAGES,
+    MAX_PREMISES,
+    MAX_SESSIONS,
+    MAX_SLOTS,
+    MAX_TEACHERS,
+    MAX_TERM_DAYS,
+    TERM_EARLIEST,
     Category,
     EscrowMode,
     InstitutionStatus,
@@ -46,9 +58,9 @@ class _Doc(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 class Scope(_Doc):
-    categories: Annotated[list[Category], M(min_length=1)]
-    stages: Annotated[list[Stage], M(min_length=1)]
-    modes: Annotated[list[Mode], M(min_length=1)]
+    categories: Annotated[list[Category], M(min_length=1, max_length=MAX_CHOICES)]
+    stages: Annotated[list[Stage], M(min_length=1, max_length=MAX_CHOICES)]
+    modes: Annotated[list[Mode], M(min_length=1, max_length=MAX_CHOICES)]
 
 
 class Licence(_Doc):
@@ -109,20 +121,20 @@ class Course(_Doc):
     title: Text200
     category: Category
     subject: Subject
-    stages: Annotated[list[Stage], M(min_length=1)]
+    stages: Annotated[list[Stage], M(min_length=1, max_length=MAX_CHOICES)]
     mode: Mode
     class_size_max: PositiveInt
     lesson_minutes: Annotated[int, M(ge=1, le=600)]
     price_per_lesson_fen: Fen
-    teacher_codes: list[Code]
+    teacher_codes: Annotated[list[Code], M(max_length=MAX_COURSE_TEACHERS)]
     term: Term
-    weekly_slots: list[Slot]
-    sessions: list[Session]
-    prepaid_packages: list[Package]
+    weekly_slots: Annotated[list[Slot], M(max_length=MAX_SLOTS)]
+    sessions: Annotated[list[Session], M(max_length=MAX_SESSIONS)]
+    prepaid_packages: Annotated[list[Package], M(max_length=MAX_PACKAGES)]
 
 
 class Institution(_Doc):
-    uscc: str
+    uscc: Annotated[str, M(max_length=64)]
     name: Text200
     nature: Nature
     status: InstitutionStatus
@@ -131,9 +143,9 @@ class Institution(_Doc):
     address: Text200
     licence: Licence | None
     escrow: Escrow | None
-    premises: list[Premises]
-    teachers: list[Teacher]
-    courses: list[Course]
+    premises: Annotated[list[Premises], M(max_length=MAX_PREMISES)]
+    teachers: Annotated[list[Teacher], M(max_length=MAX_TEACHERS)]
+    courses: Annotated[list[Course], M(max_length=MAX_COURSES)]
 
 
 _decoder = msgspec.json.Decoder(Institution)
@@ -146,10 +158,20 @@ def _sound(d: Institution) -> bool:
     lic = d.licence
     if lic is not None and (lic.valid_until < lic.issued_on or lic.issued_on < lic.first_approved_on):
         return False
+    if lic is not None and not (lic.first_approved_on >= EARLIEST and lic.valid_until <= LATEST):
+        return False
     if any(Decimal(p.area_m2) <= 0 for p in d.premises):
         return False
     for c in d.courses:
         if c.term.end < c.term.start or subject_problem(c.subject, c.category):
+            return False
+        if (
+            c.term.start < TERM_EARLIEST
+            or c.term.end > LATEST
+            or (c.term.end - c.term.start).days > MAX_TERM_DAYS
+        ):
+            return False
+        if any(not TERM_EARLIEST <= s.date <= LATEST for s in c.sessions):
             return False
         if any(s.end <= s.start for s in c.weekly_slots) or any(s.end <= s.start for s in c.sessions):
             return False
@@ -163,6 +185,8 @@ def _sound(d: Institution) -> bool:
 def passes(data: bytes) -> bool:
     """True when the canonical JSON ``data`` is a valid institution document (see the module's docstring
     for what False means: not necessarily invalid, only "ask the schema")."""
+    if b"\\u0000" in data:
+        return False  # text PostgreSQL cannot store (or a backslash before u0000): the schema tells which
     try:
         doc = _decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError):

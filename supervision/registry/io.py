@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from supervision.core.errors import Invalid, Problem
+from supervision.db import bulk_timeouts
 from supervision.registry import queries
 from supervision.registry import service as registry
 
@@ -97,6 +98,9 @@ def read_json(text: str, name: str) -> Iterator[Record]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         yield Record(f"{name}:{exc.lineno}", None, [Problem(f"{name}:{exc.lineno}:{exc.colno}", exc.msg)])
+        return
+    except RecursionError:
+        yield Record(name, None, [Problem(name, "nested too deep to be an institution document")])
         return
     if isinstance(data, dict) and set(data) == {"institutions"}:
         data = data["institutions"]
@@ -404,6 +408,7 @@ def import_records(
 
     def write(docs: list[Any]) -> registry.SaveResult:
         with Session(engine) as session:
+            bulk_timeouts(session)
             res = registry.save_documents(session, docs, actor=actor, now=now, skip_refused=True)
             session.commit()
         return res
@@ -463,6 +468,7 @@ def export(engine: Engine, target: Path, fmt: str) -> int:
     """Write the whole registry as ``jsonl``, ``json`` or ``csv`` (a folder of tables). Returns the count."""
     count = 0
     with Session(engine) as session:
+        bulk_timeouts(session)
         batches = (doc for batch in queries.iter_documents(session) for _, doc in batch)
         if fmt == "jsonl":
             with target.open("wb") as f:
@@ -484,6 +490,9 @@ def export(engine: Engine, target: Path, fmt: str) -> int:
 
 
 def _export_csv(docs: Iterable[dict[str, Any]], folder: Path) -> int:
+    """The registry as CSV tables, every value exactly as stored: a data interchange format that
+    ``supervision import`` reads back, so no cell is altered (the downloads people open in a spreadsheet
+    neutralise formula cells instead: :mod:`supervision.core.csvout`)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {t: (folder / f"{t}.csv").open("w", encoding="utf-8-sig", newline="") for t in CSV_TABLES}
     writers = {t: csv.writer(f) for t, f in files.items()}

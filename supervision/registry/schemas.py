@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from rules.uscc import is_well_formed
+from supervision.core.inputs import Clean
 
 Nature = Literal["non_profit", "for_profit"]
 InstitutionStatus = Literal["operating", "suspended", "closed"]
@@ -69,13 +70,33 @@ PATTERN_HINTS = {
 }
 """Plain explanations of the patterns, used in place of the pattern itself in error messages."""
 
+# Bounds at the door: every date of a document lies in EARLIEST..LATEST (arithmetic on them never leaves the
+# calendar), course terms and one-off lessons in TERM_EARLIEST..LATEST, and a term is at most MAX_TERM_DAYS
+# long (the rules look at every day of a term). Lists are bounded far above any real institution's.
+EARLIEST = dt.date(1900, 1, 1)
+TERM_EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2100, 12, 31)
+MAX_TERM_DAYS = 731
+"""Two years, a leap day included."""
+MAX_PREMISES = 200
+MAX_TEACHERS = 2000
+MAX_COURSES = 2000
+MAX_COURSE_TEACHERS = 200
+MAX_SLOTS = 100
+MAX_SESSIONS = 1000
+MAX_PACKAGES = 100
+MAX_CHOICES = 10
+"""A list of choices (stages, categories, modes) names each at most once; this leaves room for a repeat."""
+
 # Dates are validated from JSON in strict mode: only a "YYYY-MM-DD" string of a real day is accepted.
-Date = dt.date
-Time = Annotated[str, Field(pattern=TIME_PATTERN)]
-Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+Date = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST)]
+TermDate = Annotated[dt.date, Field(ge=TERM_EARLIEST, le=LATEST)]
+Time = Annotated[str, Field(max_length=5, pattern=TIME_PATTERN)]
+Code = Annotated[str, Field(max_length=32, pattern=CODE_PATTERN)]
 Fen = Annotated[int, Field(ge=0, le=10**15)]
 PositiveInt = Annotated[int, Field(ge=1, le=100_000)]
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200), Clean]
+Text50 = Annotated[str, Field(min_length=1, max_length=50), Clean]
 
 
 class Doc(BaseModel):
@@ -83,13 +104,13 @@ class Doc(BaseModel):
 
 
 class Scope(Doc):
-    categories: list[Category] = Field(min_length=1)
-    stages: list[Stage] = Field(min_length=1)
-    modes: list[Mode] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1, max_length=MAX_CHOICES)
+    stages: list[Stage] = Field(min_length=1, max_length=MAX_CHOICES)
+    modes: list[Mode] = Field(min_length=1, max_length=MAX_CHOICES)
 
 
 class LicenceDoc(Doc):
-    number: Annotated[str, Field(pattern=LICENCE_PATTERN)]
+    number: Annotated[str, Field(max_length=64, pattern=LICENCE_PATTERN), Clean]
     """Licence numbers vary by issuer (教民…号, 粤教民…): accepted leniently, without spaces."""
     first_approved_on: Date
     issued_on: Date
@@ -108,14 +129,14 @@ class LicenceDoc(Doc):
 
 class EscrowDoc(Doc):
     mode: EscrowMode | None
-    bank: Annotated[str, Field(max_length=100)] | None
-    account_last4: Annotated[str, Field(pattern=r"^\d{4}$")] | None
+    bank: Annotated[str, Field(max_length=100), Clean] | None
+    account_last4: Annotated[str, Field(max_length=4, pattern=r"^\d{4}$")] | None
 
 
 class PremisesDoc(Doc):
     code: Code
     address: Text200
-    area_m2: Annotated[str, Field(pattern=DECIMAL_PATTERN)]
+    area_m2: Annotated[str, Field(max_length=14, pattern=DECIMAL_PATTERN)]
     max_concurrent_students: PositiveInt
 
     @model_validator(mode="after")
@@ -127,19 +148,21 @@ class PremisesDoc(Doc):
 
 class TeacherDoc(Doc):
     code: Code
-    name: Annotated[str, Field(min_length=1, max_length=50)]
+    name: Text50
     has_teacher_certificate: StrictBool
     serving_school_teacher: StrictBool
 
 
 class Term(Doc):
-    start: Date
-    end: Date
+    start: TermDate
+    end: TermDate
 
     @model_validator(mode="after")
     def _order(self) -> Term:
         if self.end < self.start:
             raise ValueError("term end is before its start")
+        if (self.end - self.start).days > MAX_TERM_DAYS:
+            raise ValueError(f"a term is at most two years ({MAX_TERM_DAYS} days) long")
         return self
 
 
@@ -156,7 +179,7 @@ class Slot(Doc):
 
 
 class SessionDoc(Doc):
-    date: Date
+    date: TermDate
     start: Time
     end: Time
 
@@ -179,16 +202,16 @@ class CourseDoc(Doc):
     title: Text200
     category: Category
     subject: Subject
-    stages: list[Stage] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1, max_length=MAX_CHOICES)
     mode: Mode
     class_size_max: PositiveInt
     lesson_minutes: Annotated[int, Field(ge=1, le=600)]
     price_per_lesson_fen: Fen
-    teacher_codes: list[Code]
+    teacher_codes: list[Code] = Field(max_length=MAX_COURSE_TEACHERS)
     term: Term
-    weekly_slots: list[Slot]
-    sessions: list[SessionDoc]
-    prepaid_packages: list[Package]
+    weekly_slots: list[Slot] = Field(max_length=MAX_SLOTS)
+    sessions: list[SessionDoc] = Field(max_length=MAX_SESSIONS)
+    prepaid_packages: list[Package] = Field(max_length=MAX_PACKAGES)
 
     @model_validator(mode="after")
     def _subject_matches_category(self) -> CourseDoc:
@@ -199,18 +222,18 @@ class CourseDoc(Doc):
 
 
 class InstitutionDoc(Doc):
-    uscc: str
+    uscc: Annotated[str, Field(max_length=64)]
     name: Text200
     nature: Nature
     status: InstitutionStatus
-    district: Annotated[str, Field(min_length=1, max_length=50)]
-    grid: Annotated[str, Field(min_length=1, max_length=50)]
+    district: Text50
+    grid: Text50
     address: Text200
     licence: LicenceDoc | None
     escrow: EscrowDoc | None
-    premises: list[PremisesDoc]
-    teachers: list[TeacherDoc]
-    courses: list[CourseDoc]
+    premises: list[PremisesDoc] = Field(max_length=MAX_PREMISES)
+    teachers: list[TeacherDoc] = Field(max_length=MAX_TEACHERS)
+    courses: list[CourseDoc] = Field(max_length=MAX_COURSES)
 
     @field_validator("uscc")
     @classmethod

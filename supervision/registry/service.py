@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from supervision.core import audit, rulebook
+from supervision.core import audit, inputs, rulebook
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem, problems_from_pydantic
 from supervision.registry import fastcheck, queries
 from supervision.registry.rows import Rows, batch_lines, copy_rows
@@ -62,12 +62,16 @@ def validate(raw: Any, loc: str = "") -> ValidDoc:
     """
     if not isinstance(raw, dict):
         raise Invalid("an institution document must be a JSON object", [Problem(loc or "$", "not an object")])
-    data = canonical(raw)
+    where = f"institution {raw.get('uscc')!r}" if isinstance(raw.get("uscc"), str) else "institution"
+    try:
+        data = canonical(raw)
+    except TypeError:  # orjson's encode error: an integer beyond 64 bits, a lone surrogate, too deep
+        bad = inputs.problems(raw, loc) or [Problem(loc or "$", "cannot be written as JSON")]
+        raise Invalid(f"{where} is not valid", bad) from None
     try:
         if not fastcheck.passes(data):
             InstitutionDoc.__pydantic_validator__.validate_json(data)
     except ValidationError as exc:
-        where = f"institution {raw.get('uscc')!r}" if isinstance(raw.get("uscc"), str) else "institution"
         errors: list[Any] = list(exc.errors())
         # The checks across fields run in the schema only once the fields they span are valid: run them over
         # the raw document too, so that a duplicate code is reported beside a wrong type, not after its fix.

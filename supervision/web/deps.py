@@ -3,17 +3,18 @@ officer or institution; the rate limit of a client address."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
 from supervision.accounts import service as accounts
 from supervision.accounts.models import StaffUser
 from supervision.core import ratelimit
-from supervision.core.clock import Clock
+from supervision.core.clock import Clock, check_within, years_after
 from supervision.core.errors import RateLimited, Unauthorized
 from supervision.escrow import keys
 from supervision.escrow.keys import KeyHolder
@@ -131,7 +132,9 @@ PortalHolder = Annotated[KeyHolder, Depends(portal_holder)]
 @dataclass(frozen=True)
 class RateLimit:
     """A dependency counting one hit of the client address in ``<name>:<address>`` (限流), taken before the
-    body is read. ``limits`` gives (hits, window in seconds) from the settings. With ``refuse`` the dependency
+    body is read, in a transaction of its own committed at once (a request that fails is still counted).
+    The address is the socket's, or what a trusted proxy says (``SUPERVISION_TRUSTED_PROXIES``, applied by
+    the server). ``limits`` gives (hits, window in seconds) from the settings. With ``refuse`` the dependency
     raises :class:`RateLimited` (``refuse`` formats its detail); without it the route gets the verdict and
     answers itself (a form shown again, filled in)."""
 
@@ -139,14 +142,50 @@ class RateLimit:
     limits: Callable[[Settings], tuple[int, int]]
     refuse: Callable[[ratelimit.Verdict, int], str] | None = None
 
-    def __call__(
-        self, request: Request, session: DbSession, clock: ClockDep, settings: SettingsDep
-    ) -> ratelimit.Verdict:
+    def __call__(self, request: Request, clock: ClockDep, settings: SettingsDep) -> ratelimit.Verdict:
         limit, window = self.limits(settings)
         client = request.client.host if request.client else "unknown"
-        verdict = ratelimit.hit(
-            session, f"{self.name}:{client}", now=clock.now(), limit=limit, window_seconds=window
+        verdict = ratelimit.hit_committed(
+            request.app.state.engine,
+            f"{self.name}:{client}",
+            now=clock.now(),
+            limit=limit,
+            window_seconds=window,
         )
         if not verdict.allowed and self.refuse is not None:
             raise RateLimited(self.refuse(verdict, window), verdict.retry_after_seconds)
         return verdict
+
+
+# ------------------------------------------------------------------------------------------- as of
+
+
+def as_of_date(
+    clock: ClockDep,
+    settings: SettingsDep,
+    as_of: dt.date | None = Query(
+        None, description="business date YYYY-MM-DD (default: today in Asia/Shanghai), within the window"
+    ),
+) -> dt.date:
+    """The business date a request asks about: ``as_of``, at most ``as_of_window_years`` from today (422
+    beyond), or today."""
+    today = clock.today()
+    if as_of is None:
+        return today
+    years = settings.as_of_window_years
+    return check_within(as_of, years_after(today, -years), years_after(today, years), "query.as_of")
+
+
+AsOfDate = Annotated[dt.date, Depends(as_of_date)]
+
+
+def list_date_window(clock: ClockDep, settings: SettingsDep) -> tuple[dt.date, dt.date]:
+    """The dates a list edition may be published as of: from ``as_of_window_years`` back to
+    ``publish_ahead_days`` ahead of today."""
+    today = clock.today()
+    return years_after(today, -settings.as_of_window_years), today + dt.timedelta(
+        days=settings.publish_ahead_days
+    )
+
+
+ListDateWindow = Annotated[tuple[dt.date, dt.date], Depends(list_date_window)]

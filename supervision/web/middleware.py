@@ -1,5 +1,6 @@
 """The request context middleware: a request id (from ``X-Request-ID`` or new) for logs and audit rows, echoed
-back in the response, and one log line per request.
+back in the response, and one log line per request. A client's ``X-Request-ID`` is kept only when it is 1 to
+64 letters, digits, ``.``, ``_`` or ``-`` (it ends up in the append-only audit log); any other gets a new one.
 
 A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs every request through an extra task
 and memory stream, which halved the rate at which this server could answer at all.
@@ -8,6 +9,7 @@ and memory stream, which halved the rate at which this server could answer at al
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 
@@ -16,6 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from supervision.core.audit import request_id_var
 
 log = logging.getLogger("supervision.http")
+
+SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id(headers: list[tuple[bytes, bytes]]) -> str:
+    """The client's ``X-Request-ID`` when it is safe to log and store, else a new one."""
+    given = next((v for k, v in headers if k == b"x-request-id"), None)
+    if given is not None and SAFE_REQUEST_ID.fullmatch(given):
+        return given.decode("ascii")
+    return uuid.uuid4().hex
 
 
 class RequestContext:
@@ -26,8 +38,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
-        rid = rid or uuid.uuid4().hex
+        rid = request_id(scope["headers"])
         token = request_id_var.set(rid)
         start = time.perf_counter()
         status = 500

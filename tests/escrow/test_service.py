@@ -441,3 +441,33 @@ def test_the_acceptance_evaluates_the_lines_it_holds_exactly_as_read_back(
     accept(octo)
     accept(statement("2026-09", 2_000_000, sep_lines[1:], amends=sep["id"]))
     accept(statement("2026-08", 0, [line("2026-08-30", "receipt", 1_000_000, ref="R-AUG", **over)]))
+
+
+def test_a_conflict_at_the_last_flush_names_no_database_detail(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A constraint the checks should have caught is a 409 in words for the institution; what the database
+    said (constraint names, values) goes to the log only."""
+    from sqlalchemy.exc import IntegrityError
+
+    holder = holder_for(session)
+    store_answer, flush = queries.store_answer, session.flush
+    stored: list[bool] = []
+
+    def storing(*args: Any, **kwargs: Any) -> None:
+        store_answer(*args, **kwargs)
+        stored.append(True)
+
+    def failing_flush(*args: Any, **kwargs: Any) -> None:
+        if stored:
+            secret = (
+                'duplicate key value violates unique constraint "uq_escrow_statement_secret" (42, 2026-10)'
+            )
+            raise IntegrityError("INSERT INTO escrow_statement ...", {}, Exception(secret))
+        flush(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "store_answer", storing)
+    monkeypatch.setattr(session, "flush", failing_flush)
+    with pytest.raises(Conflict) as caught:
+        submit(session, holder, statement("2026-10"))
+    assert "uq_escrow" not in caught.value.detail and "INSERT" not in caught.value.detail

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Response
 
 from supervision.core.errors import Conflict
 from supervision.core.pagination import Page, PageParams
 from supervision.lists import service as lists
 from supervision.lists.schemas import Change, EditionSummary, Kind, PublishAnswer, PublishRequest
-from supervision.web.deps import ClockDep, DbSession, SettingsDep, Staff, actor
+from supervision.web.deps import AsOfDate, ClockDep, DbSession, ListDateWindow, SettingsDep, Staff, actor
 
 router = APIRouter(prefix="/api/v1/lists", tags=["public: lists"])
 staff_router = APIRouter(prefix="/api/v1/lists", tags=["staff: lists"])
@@ -65,6 +64,7 @@ def changes(kind: Kind, seq: int, session: DbSession, paging: PageParams = Depen
         200: {"description": "an edition of that date was already published; it is returned unchanged"},
         401: {"description": "not signed in"},
         409: {"description": "an edition of a later date is already published"},
+        422: {"description": "as_of is outside the window (SUPERVISION_PUBLISH_AHEAD_DAYS ahead of today)"},
     },
 )
 def publish(
@@ -73,10 +73,12 @@ def publish(
     session: DbSession,
     clock: ClockDep,
     settings: SettingsDep,
+    window: ListDateWindow,
     response: Response,
     body: PublishRequest | None = Body(None),
 ) -> PublishAnswer:
-    """Publish the kind's edition as of ``as_of`` (default today): once per kind and date."""
+    """Publish the kind's edition as of ``as_of`` (default today): once per kind and date, at most
+    ``SUPERVISION_PUBLISH_AHEAD_DAYS`` (7) days ahead of today, and never before the latest edition."""
     as_of = (body.as_of if body else None) or clock.today()
     [out] = lists.publish(
         session,
@@ -85,6 +87,7 @@ def publish(
         actor=actor(user),
         jurisdiction=settings.jurisdiction,
         kinds=[kind],
+        window=window,
     )
     if out.status == "superseded":
         raise Conflict(f"an edition of the {kind} list later than {as_of} is already published", "superseded")
@@ -98,12 +101,6 @@ def publish(
 
 
 @staff_router.get("/preview", responses={401: {"description": "not signed in"}})
-def preview(
-    user: Staff,
-    session: DbSession,
-    clock: ClockDep,
-    as_of: dt.date | None = Query(None, description="default today"),
-) -> dict[str, Any]:
+def preview(user: Staff, session: DbSession, as_of: AsOfDate) -> dict[str, Any]:
     """How many institutions each list would hold if published now (nothing is stored)."""
-    day = as_of or clock.today()
-    return {"as_of": day.isoformat(), "counts": lists.preview(session, day)}
+    return {"as_of": as_of.isoformat(), "counts": lists.preview(session, as_of)}

@@ -1,6 +1,8 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes. Why the database cannot be reached goes to the log, never to the caller."""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -8,6 +10,7 @@ from fastapi.responses import JSONResponse
 from supervision.db import ping
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger("supervision.ops")
 
 
 @router.get("/livez")
@@ -19,6 +22,7 @@ async def livez() -> dict[str, str]:
 def readyz(request: Request) -> JSONResponse:
     try:
         ping(request.app.state.engine)
-    except Exception as exc:  # readiness reports any failure to reach the database
-        return JSONResponse({"status": "unavailable", "database": str(exc).splitlines()[0]}, status_code=503)
+    except Exception:  # readiness reports any failure to reach the database
+        log.warning("readiness: the database does not answer", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})

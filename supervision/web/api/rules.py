@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import email.message
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from supervision.compliance import selfcheck
 from supervision.compliance import service as compliance
 from supervision.compliance.schemas import Catalogue, Evaluation
-from supervision.core.errors import Invalid
+from supervision.core import inputs
 from supervision.core.ratelimit import Verdict
 from supervision.settings import Settings
-from supervision.web.deps import ClockDep, RateLimit
+from supervision.web.deps import AsOfDate, RateLimit
 
 router = APIRouter(prefix="/api/v1/rules", tags=["public: rules"])
 
@@ -28,14 +26,12 @@ EVALUATE_MAX_BYTES = 5 * 1024 * 1024
 """A self-check carries one institution (and its statements); larger bodies are refused (the application's
 size limit for this path, ``supervision.main``)."""
 
-AsOf = Query(None, description="business date YYYY-MM-DD (default: today in Asia/Shanghai)")
-
 
 @router.get("", response_model=Catalogue)
-def catalogue(clock: ClockDep, as_of: dt.date | None = AsOf) -> dict[str, Any]:
+def catalogue(as_of: AsOfDate) -> dict[str, Any]:
     """Every rule with its severity, titles, description, the parameters in force on ``as_of`` and its legal
     basis (the negative list as data)."""
-    return compliance.catalogue(as_of or clock.today())
+    return compliance.catalogue(as_of)
 
 
 def _limits(settings: Settings) -> tuple[int, int]:
@@ -63,12 +59,7 @@ async def json_document(request: Request, _: Annotated[Verdict, Depends(evaluate
         subtype == "json" or subtype.endswith("+json")
     ):
         return body
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError as e:
-        raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body", e.pos), "msg": "JSON decode error", "input": {}}]
-        ) from None
+    return inputs.decode(body)
 
 
 _DOCUMENT = (
@@ -100,15 +91,7 @@ _DOCUMENT_BODY = {
     },
     openapi_extra=_DOCUMENT_BODY,
 )
-def evaluate(
-    clock: ClockDep,
-    doc: Annotated[Any, Depends(json_document)],
-    as_of: dt.date | None = AsOf,
-) -> Response:
+def evaluate(doc: Annotated[Any, Depends(json_document)], as_of: AsOfDate) -> Response:
     """Self-check: the findings the rules would report for this document as of ``as_of``. Stores nothing
     (only the rate-limit counter of the caller's address)."""
-    try:
-        result = selfcheck.evaluate_document(doc, as_of or clock.today())
-    except Invalid as err:  # answered, not raised: the hit is committed with the request
-        return JSONResponse(err.as_dict(), status_code=err.status)
-    return JSONResponse(result)
+    return JSONResponse(selfcheck.evaluate_document(doc, as_of))

@@ -25,6 +25,7 @@ from supervision.core.errors import (
     NotFound,
     Unauthorized,
 )
+from supervision.core.pagination import MAX_PAGE
 from supervision.escrow import keys, service
 from supervision.escrow.keys import KeyHolder
 from supervision.escrow.ledger import ACCOUNT_NAMES
@@ -68,7 +69,11 @@ def index(request: Request, visitor: PortalVisitor) -> Response:
 
 @router.post("/login")
 def login(
-    request: Request, session: DbSession, clock: ClockDep, settings: SettingsDep, key: str = Form(...)
+    request: Request,
+    session: DbSession,
+    clock: ClockDep,
+    settings: SettingsDep,
+    key: str = Form(..., max_length=200),
 ) -> Response:
     hours = settings.portal_session_hours
     try:
@@ -150,7 +155,7 @@ def statements(
     clock: ClockDep,
     settings: SettingsDep,
     holder: PortalHolder,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     return _statements_page(request, session, clock, settings, holder, page)
 
@@ -206,7 +211,7 @@ def statement(
     request: Request,
     session: DbSession,
     holder: PortalHolder,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     type: str | None = Query(None, pattern="^(receipt|release|refund)?$"),
 ) -> Response:
     type = type or None

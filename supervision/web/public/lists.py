@@ -3,14 +3,12 @@ BOM), the Atom feed, the negative list and how to recompute an edition's hash.""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from supervision.core import rulebook
+from supervision.core import csvout, rulebook
 from supervision.lists import catalogue
 from supervision.lists import service as lists
 from supervision.registry import service as registry
@@ -48,26 +46,25 @@ def _json(session: DbSession, ed: dict[str, Any], cache: str) -> Response:
 
 
 def csv_bytes(session: DbSession, edition_id: int) -> bytes:
-    """The entries as CSV: UTF-8 with BOM (so Excel on Chinese Windows opens it), credit-code order."""
-    buf = io.StringIO()
-    buf.write("\ufeff")
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_FIELDS)
-    for batch in lists.iter_entries(session, edition_id):
-        for r in batch:
-            w.writerow(
-                (
-                    r.uscc,
-                    r.name,
-                    r.licence_number or "",
-                    r.address,
-                    r.grid,
-                    "|".join(r.categories),
-                    r.reason or "",
-                    r.since.isoformat(),
-                )
+    """The entries as CSV: UTF-8 with BOM (so Excel on Chinese Windows opens it), credit-code order; a cell a
+    spreadsheet would take for a formula is made plain text (:mod:`supervision.core.csvout`)."""
+    return csvout.rows_bytes(
+        CSV_FIELDS,
+        (
+            (
+                r.uscc,
+                r.name,
+                r.licence_number or "",
+                r.address,
+                r.grid,
+                "|".join(r.categories),
+                r.reason or "",
+                r.since.isoformat(),
             )
-    return buf.getvalue().encode("utf-8")
+            for batch in lists.iter_entries(session, edition_id)
+            for r in batch
+        ),
+    )
 
 
 def _csv(session: DbSession, ed: dict[str, Any], cache: str) -> Response:

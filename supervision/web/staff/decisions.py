@@ -15,11 +15,20 @@ from supervision.cases import service as cases
 from supervision.cases.schemas import KIND_ZH
 from supervision.core import jobs
 from supervision.core.errors import DomainError
+from supervision.core.pagination import MAX_PAGE
 from supervision.lists import catalogue
 from supervision.lists import service as lists
 from supervision.settings import Settings
 from supervision.web import csrf
-from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, actor
+from supervision.web.deps import (
+    AsOfDate,
+    ClockDep,
+    ConsoleStaff,
+    DbSession,
+    ListDateWindow,
+    SettingsDep,
+    actor,
+)
 from supervision.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -92,7 +101,7 @@ def decisions(
     clock: ClockDep,
     settings: SettingsDep,
     uscc: str | None = Query(None, max_length=18),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     return _decisions_page(request, session, clock, settings, user, uscc=uscc, page=page)
 
@@ -188,11 +197,9 @@ def lists_page(
     request: Request,
     user: ConsoleStaff,
     session: DbSession,
-    clock: ClockDep,
-    as_of: dt.date | None = Query(None),
+    day: AsOfDate,
     published: str | None = Query(None, max_length=200),
 ) -> Response:
-    day = as_of or clock.today()
     token = csrf.token(request)
     response = render(
         request,
@@ -214,7 +221,12 @@ def lists_page(
 
 @router.post("/lists/publish")
 async def publish(
-    request: Request, user: ConsoleStaff, session: DbSession, clock: ClockDep, settings: SettingsDep
+    request: Request,
+    user: ConsoleStaff,
+    session: DbSession,
+    clock: ClockDep,
+    settings: SettingsDep,
+    window: ListDateWindow,
 ) -> Response:
     form = await request.form()
     if not csrf.valid(request, str(form.get(csrf.FIELD) or "")):
@@ -231,6 +243,7 @@ async def publish(
         actor=actor(user),
         jurisdiction=settings.jurisdiction,
         kinds=kinds,
+        window=window,
     )
     summary = ",".join(f"{o.kind}:{o.status}:{o.seq or ''}" for o in outcomes)
     return RedirectResponse(f"/staff/lists?published={summary}", status_code=303)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from supervision.accounts.models import StaffUser
+from supervision.core.pagination import MAX_PAGE
 from supervision.escrow import keys, service
 from supervision.settings import Settings
 from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, actor
@@ -27,7 +28,7 @@ def overview(
     session: DbSession,
     clock: ClockDep,
     q: str | None = Query(None, max_length=100),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     total, items = service.overview(session, q=q, limit=PAGE, offset=(page - 1) * PAGE)
     return render(
@@ -45,7 +46,7 @@ def institution(
     session: DbSession,
     clock: ClockDep,
     settings: SettingsDep,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     return _institution_page(request, session, clock, settings, user, uscc, page)
 
@@ -97,7 +98,7 @@ def statement(
     user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     inst = service.institution_for_staff(session, uscc)
     view = service.view(session, inst["id"], statement_id)
@@ -130,7 +131,7 @@ def issue_key(
     clock: ClockDep,
     settings: SettingsDep,
     days: int = Form(keys.DEFAULT_DAYS),
-    label: str = Form(""),
+    label: str = Form("", max_length=100),
 ) -> Response:
     """Issue a key; the page shows it this once. (Staff cookies are SameSite=Strict.)"""
     key, _ = keys.issue(

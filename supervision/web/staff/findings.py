@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from supervision.compliance import display
 from supervision.compliance import service as compliance
 from supervision.core.csvout import to_csv
+from supervision.core.pagination import MAX_PAGE
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, ConsoleStaff, DbSession
 from supervision.web.templating import render
@@ -34,7 +35,7 @@ def findings(
     grid: str | None = Query(None, max_length=50),
     status: Literal["open", "resolved", "all"] = "open",
     uscc: str | None = Query(None, max_length=18),
-    page: int = Query(1, ge=1, le=100000),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     format: str | None = Query(None, pattern="^csv$"),
 ) -> Response:
     filters: dict[str, Any] = {
@@ -126,7 +127,7 @@ def runs(
     session: DbSession,
     clock: ClockDep,
     scope: Literal["full", "institution", ""] | None = None,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     total, items = compliance.search_runs(session, scope=scope or None, limit=PAGE, offset=(page - 1) * PAGE)
     return render(

@@ -11,6 +11,7 @@ from supervision.cases import casework
 from supervision.cases.schemas import KIND_ZH, STATE_ZH
 from supervision.compliance import service as compliance
 from supervision.core.errors import Unauthorized
+from supervision.core.pagination import MAX_PAGE
 from supervision.registry import service as registry
 from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, staff_token
 from supervision.web.sessions import STAFF
@@ -30,8 +31,8 @@ def login(
     session: DbSession,
     clock: ClockDep,
     settings: SettingsDep,
-    username: str = Form(...),
-    password: str = Form(...),
+    username: str = Form(..., max_length=100),
+    password: str = Form(..., max_length=1000),
 ) -> Response:
     hours = settings.staff_session_hours
     try:
@@ -60,7 +61,7 @@ def institutions(
     session: DbSession,
     clock: ClockDep,
     q: str | None = Query(None, max_length=100),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     page_size = 50
     total, items = registry.search(
