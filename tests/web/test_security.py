@@ -18,10 +18,12 @@ from fastapi import Depends
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from supervision.accounts.permissions import Perm
 from supervision.core.audit import APP_ROLE
 from supervision.db import make_engine
 from supervision.settings import ROOT, Settings
 from supervision.web.deps import RateLimit
+from supervision.web.permissions import ROUTES
 from tests.conftest import TODAY, LiveServer, example_document, new_uscc
 
 _addresses = itertools.count(2)
@@ -45,7 +47,7 @@ def evaluate(live: LiveServer, doc: Any, **params: str) -> httpx.Response:
         return c.post("/api/v1/rules/evaluate", json=doc, params=params)
 
 
-def sign_in(client: httpx.Client, engine: Engine, now: dt.datetime) -> None:
+def sign_in(client: httpx.Client, engine: Engine, now: dt.datetime, role: str = "supervisor") -> None:
     from supervision.accounts import service as accounts
 
     username = f"hardening{os.getpid()}x{next(_addresses)}"
@@ -54,7 +56,7 @@ def sign_in(client: httpx.Client, engine: Engine, now: dt.datetime) -> None:
             s,
             username=username,
             password="correct horse battery",
-            role="officer",
+            role=role,
             display_name="测试执法员",
             now=now,
             actor="test",
@@ -122,11 +124,11 @@ def test_a_complaint_holding_a_nul_is_shown_again(live: LiveServer, engine: Engi
     assert r.status_code == 422 and "王女士" in r.text and 'aria-invalid="true"' in r.text
 
 
-def test_a_value_the_database_refuses_is_a_422_not_a_500(staff: httpx.Client, engine: Engine) -> None:
+def test_a_value_the_database_refuses_is_a_422_not_a_500(admin: httpx.Client, engine: Engine) -> None:
     """The last line, for a form field no schema checks: a NUL in the label of a new key."""
     doc = example_document()
-    assert staff.post("/api/v1/institutions", json=doc).status_code == 201
-    r = staff.post(f"/staff/escrow/{doc['uscc']}/keys", data={"days": "30", "label": "前台\u0000"})
+    assert admin.post("/api/v1/institutions", json=doc).status_code == 201
+    r = admin.post(f"/staff/escrow/{doc['uscc']}/keys", data={"days": "30", "label": "前台\u0000"})
     assert r.status_code == 422, r.text
     assert r.json()["error"] == "invalid" and "NUL" not in r.json()["detail"]
 
@@ -245,6 +247,7 @@ def test_a_failing_request_is_still_counted(strict: LiveServer, engine: Engine) 
         raise RuntimeError("a crash after the hit was taken")
 
     strict.app.add_api_route(f"/test/{bucket}", boom, methods=["POST"], dependencies=[Depends(rate)])
+    ROUTES[f"POST /test/{bucket}"] = Perm.PUBLIC  # a route of the test's own, declared like any other
     for _ in range(2):  # a crash ends the connection: a new one each time
         with httpx.Client(base_url=strict.url, timeout=30) as c:
             assert c.post(f"/test/{bucket}").status_code == 500
@@ -296,19 +299,19 @@ def test_every_answer_carries_the_security_headers(http: httpx.Client, staff: ht
 
 
 def test_tokens_keys_and_signed_in_pages_are_never_cached(
-    live: LiveServer, staff: httpx.Client, http: httpx.Client
+    live: LiveServer, admin: httpx.Client, http: httpx.Client
 ) -> None:
-    assert staff.get("/staff").headers["cache-control"] == "no-store"
-    assert staff.get("/api/v1/findings").headers["cache-control"] == "no-store"
+    assert admin.get("/staff").headers["cache-control"] == "no-store"
+    assert admin.get("/api/v1/findings").headers["cache-control"] == "no-store"
     assert http.get("/portal").headers["cache-control"] == "no-store"
     login = http.post("/api/v1/auth/login", json={"username": "nobody", "password": "wrong"})
     assert login.status_code == 401 and login.headers["cache-control"] == "no-store"
     doc = example_document()
-    assert staff.post("/api/v1/institutions", json=doc).status_code == 201
-    page = staff.post(f"/staff/escrow/{doc['uscc']}/keys", data={"days": "30", "label": "前台"})
+    assert admin.post("/api/v1/institutions", json=doc).status_code == 201
+    page = admin.post(f"/staff/escrow/{doc['uscc']}/keys", data={"days": "30", "label": "前台"})
     assert page.status_code == 201 and "sk_" in page.text
     assert page.headers["cache-control"] == "no-store"
-    issued = staff.post(f"/api/v1/escrow/institutions/{doc['uscc']}/keys", json={"label": "API"})
+    issued = admin.post(f"/api/v1/escrow/institutions/{doc['uscc']}/keys", json={"label": "API"})
     assert issued.status_code == 201 and issued.headers["cache-control"] == "no-store"
     with own_client(live) as anonymous:
         assert "no-store" not in anonymous.get("/api/v1/rules").headers.get("cache-control", "")
@@ -403,17 +406,17 @@ def test_405_names_the_allowed_methods(http: httpx.Client) -> None:
 
 
 def test_open_data_csv_cells_cannot_be_formulas(
-    staff: httpx.Client, http: httpx.Client, engine: Engine
+    supervisor: httpx.Client, http: httpx.Client, engine: Engine
 ) -> None:
     from tests.lists.helpers import next_as_of
 
     doc = example_document(
         name='=HYPERLINK("http://evil.example","点我")', address="@SUM(1+1)*cmd|' /C calc'!A0"
     )
-    assert staff.post("/api/v1/institutions", json=doc).status_code == 201
+    assert supervisor.post("/api/v1/institutions", json=doc).status_code == 201
     with Session(engine) as s:
         day = next_as_of(s)
-    r = staff.post("/api/v1/lists/white/publish", json={"as_of": day.isoformat()})
+    r = supervisor.post("/api/v1/lists/white/publish", json={"as_of": day.isoformat()})
     assert r.status_code == 201, r.text
     csv_text = http.get("/lists/white/latest.csv").content.decode("utf-8-sig")
     [row] = [line for line in csv_text.splitlines() if line.startswith(doc["uscc"])]
