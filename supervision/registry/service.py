@@ -25,6 +25,7 @@ from supervision.core.errors import Conflict, Invalid, NotFound, Problem, proble
 from supervision.registry import fastcheck, queries
 from supervision.registry.rows import Rows, batch_lines, copy_rows
 from supervision.registry.schemas import PATTERN_HINTS, InstitutionDoc, cross_field_errors
+from supervision.settings import get_settings
 
 KEPT_HISTORY_SQLSTATES = {"23503", "42501"}
 """Foreign-key violation, or an append-only table refusing the cascade."""
@@ -52,6 +53,15 @@ class ValidDoc:
         return dict(orjson.loads(self.canonical))
 
 
+def grid_problem(grid: Any, loc: str = "") -> list[Problem]:
+    """A grid (网格) that is not one of the service's jurisdiction's (``jurisdictions.yaml``); a jurisdiction
+    that lists no grids accepts any."""
+    known = rulebook.grids(get_settings().jurisdiction)
+    if not known or not isinstance(grid, str) or grid in known:
+        return []
+    return [Problem(f"{loc}.grid" if loc else "grid", f"{grid} is not a grid of this jurisdiction")]
+
+
 def validate(raw: Any, loc: str = "") -> ValidDoc:
     """Validate one raw document; raise :class:`Invalid` listing every problem with its field path.
 
@@ -68,6 +78,7 @@ def validate(raw: Any, loc: str = "") -> ValidDoc:
     except TypeError:  # orjson's encode error: an integer beyond 64 bits, a lone surrogate, too deep
         bad = inputs.problems(raw, loc) or [Problem(loc or "$", "cannot be written as JSON")]
         raise Invalid(f"{where} is not valid", bad) from None
+    grid = grid_problem(raw.get("grid"), loc)
     try:
         if not fastcheck.passes(data):
             InstitutionDoc.__pydantic_validator__.validate_json(data)
@@ -78,7 +89,9 @@ def validate(raw: Any, loc: str = "") -> ValidDoc:
         reported = {(tuple(e["loc"]), str(e["msg"]).removeprefix("Value error, ")) for e in errors}
         errors += [e for e in cross_field_errors(raw) if (e["loc"], e["msg"]) not in reported]
         problems = problems_from_pydantic(errors, loc, PATTERN_HINTS)
-        raise Invalid(f"{where} is not valid", problems) from None
+        raise Invalid(f"{where} is not valid", [*problems, *grid]) from None
+    if grid:
+        raise Invalid(f"{where} is not valid", grid)
     return ValidDoc(raw["uscc"], data, hashlib.sha256(data).hexdigest(), copy_rows(raw))
 
 

@@ -68,3 +68,20 @@ def test_an_invalid_value_is_not_also_reported_as_contradicting_another() -> Non
     doc["courses"][0]["category"] = "tutoring"
     problems = [(p.loc, p.msg) for p in _problems(doc)]
     assert [loc for loc, _ in problems] == ["courses[0].category"]
+
+
+def test_a_grid_outside_the_jurisdiction_is_refused_with_the_other_problems() -> None:
+    from supervision.core.errors import Invalid
+    from supervision.registry import service as registry_service
+    from tests.conftest import example_document
+
+    doc = example_document(grid="火星")
+    with pytest.raises(Invalid) as err:
+        registry_service.validate(doc)
+    expected = [("grid", "火星 is not a grid of this jurisdiction")]
+    assert [(p.loc, p.msg) for p in err.value.problems] == expected
+    doc["nature"] = "charity"
+    with pytest.raises(Invalid) as err:
+        registry_service.validate(doc)
+    assert {p.loc for p in err.value.problems} == {"grid", "nature"}
+    registry_service.validate(example_document(grid="天河南"))
