@@ -104,6 +104,20 @@ def statement_deadline(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any
     return rule_run(ctx, fire_time)
 
 
+def purge_sessions(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
+    """Delete ended staff and portal sessions (revoked, past their end, idle) and sign-in counts no longer
+    in force. A session is refused as soon as it ends; this only keeps the tables small."""
+    from supervision.accounts import service as accounts
+    from supervision.escrow import keys
+
+    now = ctx.clock.now()
+    idle = dt.timedelta(minutes=ctx.settings.session_idle_minutes)
+    with session_scope(ctx.engine) as session:
+        purged = accounts.purge_ended(session, now=now, settings=ctx.settings)
+        purged["portal_sessions"] = keys.purge_ended_sessions(session, now=now, idle=idle)
+    return purged
+
+
 def statement_due_day(settings: Settings, today: dt.date) -> int:
     """``statement.due_day`` in force for the jurisdiction (10 unless a level overrides it)."""
     try:
@@ -130,6 +144,12 @@ def job_table(settings: Settings, today: dt.date) -> list[JobSpec]:
             settings.follow_up_cron,
             follow_up,
             "move rectification cases past their deadline to verifying, with the re-check",
+        ),
+        JobSpec(
+            "purge-sessions",
+            settings.purge_sessions_cron,
+            purge_sessions,
+            "delete ended sessions and old sign-in counts",
         ),
         JobSpec(
             "statement-deadline",

@@ -26,13 +26,33 @@ class Settings(BaseSettings):
     max_statement_bytes: int = 20 * 1024 * 1024
     """Largest escrow statement accepted (JSON body or CSV upload), enforced while the body is read."""
     portal_session_hours: int = 8
+    """A portal session ends this many hours after sign-in, whatever it does (absolute timeout)."""
     staff_session_hours: int = 12
+    """A console or API session ends this many hours after sign-in, whatever it does (absolute timeout)."""
+    session_idle_minutes: int = 30
+    """A staff or portal session not used for this long ends (idle timeout), checked on every request."""
+    secure_cookies: bool = False
+    """The service is served over HTTPS: session and CSRF cookies are ``Secure`` and named with the
+    ``__Host-`` prefix (bound to this host, path ``/``)."""
+    sign_in_account_limit: int = 5
+    """Failed sign-ins of one account within ``sign_in_window_seconds`` that lock it."""
+    sign_in_address_limit: int = 30
+    """Failed sign-ins from one client address within the window that lock the address."""
+    sign_in_window_seconds: int = 15 * 60
+    sign_in_lockout_seconds: int = 15 * 60
+    """How long a locked account or address is refused before it may try again."""
+    password_hashes_at_once: int = 2
+    """Password hashes (argon2id, 64 MiB each) computed at once per process; a sign-in beyond waits up to
+    ``password_hash_wait_seconds``, then is answered 503 with ``Retry-After``."""
+    password_hash_wait_seconds: float = 3.0
     publish_cron: str = "0 9 * * mon"
     """When the lists are published: crontab fields in Asia/Shanghai (name the weekday: mon, not 1)."""
     rule_run_cron: str = "0 2 * * *"
     """The nightly full rule run, Asia/Shanghai."""
     follow_up_cron: str = "0 6 * * *"
     """The daily rectification follow-up (after the nightly rule run), Asia/Shanghai."""
+    purge_sessions_cron: str = "15 * * * *"
+    """When ended sessions and old sign-in counts are deleted (hourly), Asia/Shanghai."""
     scheduler_grace_hours: int = 12
     """A scheduled run missed by up to this long (a restart, a pause) is still run, once."""
     complaint_limit: int = 5

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -155,6 +156,20 @@ def http(live: LiveServer) -> Iterator[httpx.Client]:
 
 
 _staff_counter = itertools.count()
+
+
+def form_token(client: httpx.Client, page: str) -> str:
+    """The CSRF token of a page's forms (its hidden field); ``client`` keeps the token's cookie."""
+    r = client.get(page, follow_redirects=True)
+    match = re.search(r'name="csrf(?:_token)?" value="([^"]+)"', r.text)
+    assert match, f"no form token on {page}"
+    return match.group(1)
+
+
+def portal_login(client: httpx.Client, key: str) -> httpx.Response:
+    """Sign ``client`` in to the portal with ``key`` as a browser does: the sign-in page, then its form."""
+    token = form_token(client, "/portal")
+    return client.post("/portal/login", data={"key": key, "csrf": token}, follow_redirects=False)
 
 
 def sign_in(

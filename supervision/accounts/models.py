@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
@@ -44,5 +44,23 @@ class StaffSession(SQLModel, table=True):
         )
     )
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    expires_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    """The absolute end: ``staff_session_hours`` after sign-in."""
+    last_seen_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    """The last request of the session (to the minute): idle past ``session_idle_minutes``, it ends."""
     revoked_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class SignInThrottle(SQLModel, table=True):
+    """登录限制 — the failed sign-ins of one subject (``account:<name>``, ``address:<client address>``,
+    ``portal:<client address>``) counted since ``window_start``, and the lock they caused. Kept in the
+    database so that every server process sees the same count."""
+
+    __tablename__ = "sign_in_throttle"
+
+    subject: str = Field(sa_column=Column(Text, primary_key=True))
+    window_start: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    failures: int = Field(sa_column=Column(Integer, nullable=False))
+    locked_until: dt.datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), index=True)
+    )

@@ -20,3 +20,5 @@ class LoginAnswer(BaseModel):
     username: str
     role: str
     expires_in_hours: int
+    csrf_token: str
+    """For a state change made with the console's cookie instead of the token: the ``X-CSRF-Token``."""

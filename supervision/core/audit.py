@@ -7,14 +7,22 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import logging
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Engine, Text
 from sqlmodel import Field, Session, SQLModel
 
 from supervision.core import models as _models  # noqa: F401  (naming convention)
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+security_log = logging.getLogger("supervision.security")
+
+SECURITY_ENTITIES = frozenset({"security", "institution_key", "decision", "list_edition"})
+"""Audit rows that are also security events of the structured log (logger ``supervision.security``): sign-in,
+sign-out and lockouts (entity ``security``), institution keys issued and revoked, decisions recorded and list
+editions published."""
 
 
 class AuditLog(SQLModel, table=True):
@@ -56,6 +64,37 @@ def record(
             request_id=request_id_var.get(),
         )
     )
+    if entity in SECURITY_ENTITIES:
+        security_log.info(
+            "%s %s", entity, action, extra={"event": f"{entity}.{action}", "actor": actor, "subject": key}
+        )
+
+
+def security_event(
+    session: Session, *, at: dt.datetime, actor: str, event: str, subject: str, **details: Any
+) -> None:
+    """A security event (安全事件: a sign-in, a failed one, a lockout, a sign-out, a refused key): one
+    audit row (entity ``security``, action ``event``) and one line of the structured log."""
+    record(
+        session,
+        at=at,
+        actor=actor,
+        action=event,
+        entity="security",
+        key=subject,
+        before=None,
+        after=details or None,
+    )
+
+
+def security_event_committed(
+    engine: Engine, *, at: dt.datetime, actor: str, event: str, subject: str, **details: Any
+) -> None:
+    """:func:`security_event` in a transaction of its own, committed at once: kept whatever becomes of the
+    request (a refused request rolls its own work back)."""
+    with Session(engine) as session:
+        security_event(session, at=at, actor=actor, event=event, subject=subject, **details)
+        session.commit()
 
 
 APPEND_ONLY_SQL = """

@@ -14,14 +14,18 @@ import secrets
 import string
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from supervision.accounts import service as accounts
+from supervision.accounts.service import SignInPolicy
 from supervision.core import audit
 from supervision.core.errors import Invalid, NotFound, Problem, Unauthorized
 from supervision.escrow import queries
 from supervision.escrow.models import InstitutionKey, PortalSession
 from supervision.escrow.schemas import DEFAULT_DAYS as DEFAULT_DAYS
 from supervision.escrow.schemas import MAX_DAYS as MAX_DAYS
+from supervision.settings import get_settings
 
 PREFIX = "sk_"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -156,34 +160,94 @@ def holder_for_key(session: Session, key: str, now: dt.datetime) -> KeyHolder:
     return KeyHolder(row.institution_id, row.uscc, row.name, row.key_id, row.public_id)
 
 
+def refused_key_subject(key: str) -> str:
+    """What a refused key is logged as: ``key:<public id>`` when it is shaped like one of ours (never the
+    secret), else ``key:malformed``."""
+    parts = _split(key)
+    return f"key:{parts[0]}" if parts else "key:malformed"
+
+
+def record_refused(engine: Engine, key: str, now: dt.datetime, *, address: str) -> None:
+    """A refused key on the API, as a security event committed at once (the request's own work is rolled
+    back). Only a key shaped like one of ours goes to the audit table (its public id, never the secret);
+    anything else only to the log, so that junk requests cannot grow the append-only table."""
+    subject = refused_key_subject(key)
+    if subject == "key:malformed":
+        audit.security_log.info(
+            "key.refused", extra={"event": "key.refused", "actor": f"address:{address}", "subject": subject}
+        )
+        return
+    audit.security_event_committed(
+        engine, at=now, actor=f"address:{address}", event="key.refused", subject=subject, door="api"
+    )
+
+
 # ------------------------------------------------------------------------------------------- portal
 
 
-def open_session(session: Session, key: str, now: dt.datetime, hours: int) -> tuple[str, KeyHolder]:
-    """Sign in to the portal with a key: a server-side session row; returns its token (the cookie)."""
-    holder = holder_for_key(session, key, now)
+def open_session(
+    session: Session,
+    key: str,
+    now: dt.datetime,
+    hours: int,
+    *,
+    address: str = "unknown",
+    policy: SignInPolicy | None = None,
+) -> tuple[str, KeyHolder]:
+    """Sign in to the portal with a key: a server-side session row; returns its token (the cookie). Refused
+    (:class:`SignInLocked`) while the address is locked; a refused key is counted against the address and
+    is a security event, as a staff sign-in."""
+    policy = policy or SignInPolicy.of(get_settings())
+    place, actor = f"portal:{address}", f"address:{address}"
+    accounts.check_throttle(session, [place], now)
+    try:
+        holder = holder_for_key(session, key, now)
+    except Unauthorized:
+        subject = refused_key_subject(key)
+        audit.security_event(
+            session, at=now, actor=actor, event="key.refused", subject=subject, door="portal"
+        )
+        until = accounts.count_failure(session, place, policy.address_limit, policy, now, actor)
+        session.flush()
+        if until is not None:
+            raise accounts.SignInLocked(until, now) from None
+        raise
     token = secrets.token_urlsafe(32)
     session.add(
         PortalSession(
             token_sha256=_sha256(token),
             key_id=holder.key_id,
-            csrf_token=secrets.token_urlsafe(24),
             created_at=now,
             expires_at=now + dt.timedelta(hours=hours),
+            last_seen_at=now,
         )
+    )
+    audit.security_event(
+        session, at=now, actor=holder.actor, event="portal.sign_in", subject=f"key:{holder.public_id}"
     )
     session.flush()
     return token, holder
 
 
-def holder_for_session(session: Session, token: str, now: dt.datetime) -> tuple[KeyHolder, str]:
-    """The institution of a portal session and the session's CSRF token; a session ends with its key."""
-    row = queries.portal_session_holder(session, _sha256(token), now)
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+def holder_for_session(session: Session, token: str, now: dt.datetime, idle: dt.timedelta) -> KeyHolder:
+    """The institution of a portal session in force: not revoked, before its end, used within ``idle``;
+    a session ends with its key. The request counts as use."""
+    row = queries.portal_session_holder(session, _sha256(token), now, now - idle)
     if row is None:
         raise Unauthorized("sign in with your institution key")
-    csrf: str = row.csrf_token
-    return KeyHolder(row.institution_id, row.uscc, row.name, row.key_id, row.public_id), csrf
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        queries.touch_portal_session(session, row.session_id, now)
+    return KeyHolder(row.institution_id, row.uscc, row.name, row.key_id, row.public_id)
 
 
-def close_session(session: Session, token: str, now: dt.datetime) -> None:
+def close_session(session: Session, token: str, now: dt.datetime, actor: str) -> None:
     queries.revoke_portal_session(session, _sha256(token), now)
+    audit.security_event(session, at=now, actor=actor, event="portal.sign_out", subject=actor)
+
+
+def purge_ended_sessions(session: Session, *, now: dt.datetime, idle: dt.timedelta) -> int:
+    """Delete ended portal sessions (revoked, past their end, idle); how many."""
+    return queries.purge_portal_sessions(session, now=now, idle_since=now - idle)

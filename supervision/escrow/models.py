@@ -79,7 +79,7 @@ class InstitutionKey(SQLModel, table=True):
 
 class PortalSession(SQLModel, table=True):
     """机构门户会话 — a portal sign-in made with a key; server-side so that sign-out (or revoking the key)
-    ends it. The token is stored hashed; the CSRF token guards the portal's forms."""
+    ends it. The token is stored hashed (the forms' CSRF token is the site's one scheme, ``web/csrf.py``)."""
 
     __tablename__ = "portal_session"
 
@@ -90,9 +90,11 @@ class PortalSession(SQLModel, table=True):
             BigInteger, ForeignKey("institution_key.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    csrf_token: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    expires_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    """The absolute end: ``portal_session_hours`` after sign-in (and never after its key's end)."""
+    last_seen_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    """The last request of the session (to the minute): idle past ``session_idle_minutes``, it ends."""
     revoked_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 

@@ -482,18 +482,40 @@ def key_holder(session: Session, public_id: str) -> Any:
     return session.execute(text(_HOLDER_SQL + " WHERE k.public_id = :p"), {"p": public_id}).first()
 
 
-def portal_session_holder(session: Session, token_sha256: str, now: dt.datetime) -> Any:
-    """The key and institution of a portal session in force (and its CSRF token), or None."""
+def portal_session_holder(
+    session: Session, token_sha256: str, now: dt.datetime, idle_since: dt.datetime
+) -> Any:
+    """The key and institution of a portal session in force (used after ``idle_since``), or None."""
     return session.execute(
         text(
-            "SELECT k.id AS key_id, k.public_id, i.id AS institution_id, i.uscc, i.name, s.csrf_token"
+            "SELECT s.id AS session_id, s.last_seen_at, k.id AS key_id, k.public_id, i.id AS institution_id,"
+            " i.uscc, i.name"
             " FROM portal_session s JOIN institution_key k ON k.id = s.key_id"
             " JOIN institution i ON i.id = k.institution_id"
             " WHERE s.token_sha256 = :t AND s.revoked_at IS NULL AND s.expires_at > :now"
-            " AND k.revoked_at IS NULL AND k.expires_at > :now"
+            " AND s.last_seen_at > :idle AND k.revoked_at IS NULL AND k.expires_at > :now"
         ),
-        {"t": token_sha256, "now": now},
+        {"t": token_sha256, "now": now, "idle": idle_since},
     ).first()
+
+
+def touch_portal_session(session: Session, session_id: int, now: dt.datetime) -> None:
+    session.execute(
+        text("UPDATE portal_session SET last_seen_at = :now WHERE id = :id AND last_seen_at < :now"),
+        {"now": now, "id": session_id},
+    )
+
+
+def purge_portal_sessions(session: Session, *, now: dt.datetime, idle_since: dt.datetime) -> int:
+    """Delete the portal sessions that have ended (revoked, past their end, idle since ``idle_since``)."""
+    result = session.execute(
+        text(
+            "DELETE FROM portal_session WHERE revoked_at IS NOT NULL OR expires_at <= :now"
+            " OR last_seen_at <= :idle"
+        ),
+        {"now": now, "idle": idle_since},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def revoke_portal_session(session: Session, token_sha256: str, now: dt.datetime) -> None:

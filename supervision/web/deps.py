@@ -69,7 +69,9 @@ def current_staff(request: Request, session: DbSession, clock: ClockDep) -> Staf
         raise Unauthorized(
             "sign in as staff: POST /api/v1/auth/login, then send 'Authorization: Bearer TOKEN'"
         )
-    user = accounts.user_for_token(session, token, clock.now())
+    settings: Settings = request.app.state.settings
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
+    user = accounts.user_for_token(session, token, clock.now(), idle)
     request.state.staff = user
     return user
 
@@ -109,8 +111,11 @@ def portal_holder_or_none(request: Request, session: DbSession, clock: ClockDep)
     token = PORTAL.token(request)
     if not token:
         return None
+    settings: Settings = request.app.state.settings
     try:
-        return keys.holder_for_session(session, token, clock.now())[0]
+        return keys.holder_for_session(
+            session, token, clock.now(), dt.timedelta(minutes=settings.session_idle_minutes)
+        )
     except Unauthorized:
         return None
 
@@ -129,6 +134,11 @@ PortalHolder = Annotated[KeyHolder, Depends(portal_holder)]
 # --------------------------------------------------------------------------------------- rate limit
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the socket's, or what a trusted proxy says (applied by the server)."""
+    return request.client.host if request.client else "unknown"
+
+
 @dataclass(frozen=True)
 class RateLimit:
     """A dependency counting one hit of the client address in ``<name>:<address>`` (限流), taken before the
@@ -144,7 +154,7 @@ class RateLimit:
 
     def __call__(self, request: Request, clock: ClockDep, settings: SettingsDep) -> ratelimit.Verdict:
         limit, window = self.limits(settings)
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request)
         verdict = ratelimit.hit_committed(
             request.app.state.engine,
             f"{self.name}:{client}",

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from supervision.accounts.models import StaffUser
 from supervision.accounts.permissions import Perm, actor_of, can
 from supervision.core.errors import Forbidden, Unauthorized
+from supervision.web import csrf
 from supervision.web.deps import LoginRequired, current_staff
 
 P, INST, S = Perm.PUBLIC, Perm.INSTITUTION, Perm.STAFF_SIGN_IN
@@ -169,13 +170,15 @@ def required(request: Request) -> Perm | None:
 
 
 async def authorize(request: Request) -> None:
-    """The application-wide check: the route's permission against the signed-in staff user's role. Public,
-    institution and sign-in routes pass at once, without touching the database (an institution's own key
-    is checked by its routes). Signed out, a console page sends the visitor to sign in and the API answers
-    401; a role without the permission gets 403 (``forbidden_role``)."""
+    """The application-wide check: the route's permission against the signed-in staff user's role. A state
+    change needs the CSRF token first (``csrf.guard``). Public, institution and sign-in routes then pass at
+    once, without touching the database (an institution's own key is checked by its routes). Signed out, a
+    console page sends the visitor to sign in and the API answers 401; a role without the permission gets
+    403 (``forbidden_role``)."""
     perm = required(request)
     if perm is None:
         raise Forbidden("this route declares no permission", "forbidden_route")
+    await csrf.guard(request, perm)
     if perm in OPEN:
         return
     try:
@@ -194,4 +197,5 @@ def _signed_in(request: Request) -> StaffUser:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         user = current_staff(request, session, request.app.state.clock)
         session.expunge(user)
+        session.commit()  # the session's last use
     return user

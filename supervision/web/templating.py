@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from supervision.core.clock import SHANGHAI
 from supervision.settings import ROOT
+from supervision.web import csrf
 
 templates = Jinja2Templates(directory=ROOT / "templates")
 # Templates ship with the release: not checked on disk at every render (three stat calls a page).
@@ -37,5 +38,21 @@ def local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 templates.env.filters["local"] = local
 
 
+def locked_notice(until: dt.datetime) -> str:
+    """The notice of a locked sign-in (登录已锁定): when to try again, in Beijing time."""
+    return f"登录失败次数过多，已暂时锁定。请于 {local(until, '%m-%d %H:%M')}（北京时间）后再试。"
+
+
+FORM_PAGES = ("/staff", "/portal")
+"""Pages whose forms change something (the console, the portal, their sign-in and sign-out): every one of
+them carries the CSRF token (``csrf_token``; the portal's templates call it ``csrf``)."""
+
+
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    if not request.url.path.startswith(FORM_PAGES):
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+    token = context.get("csrf_token") or context.get("csrf") or csrf.token(request)
+    context = {**context, "csrf_token": token, "csrf": token}
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    csrf.attach(request, response, token)
+    return response

@@ -52,5 +52,5 @@ def test_the_demo_has_every_case_state_triage_work_inspections_and_its_staff(fre
         for username, role, _, grids in STAFF:
             user = accounts.find_user(session, username)
             assert user is not None and user.role == role and list(user.grids) == list(grids)
-            token, _ = accounts.login(session, username=username, password=PASSWORD, now=now, hours=1)
-            assert token
+            outcome = accounts.login(session, username=username, password=PASSWORD, now=now, hours=1)
+            assert outcome.token

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, portal_login
 from tests.escrow.conftest import Institution, stored_counts
 from tests.escrow.helpers import NOW, idem, statement, summary_form, to_csv
 
@@ -213,7 +213,9 @@ def test_an_institution_key_opens_no_staff_route(pair: Pair, live: LiveServer, e
                 ("POST", f"/staff/escrow/{b.uscc}/keys/{public_id}/revoke"),
             ):
                 r = c.request(method, path, follow_redirects=False)
-                assert r.status_code == 303 and r.headers["location"] == "/staff/login", (method, path)
+                # a form sent without the CSRF token is refused before anything else (403)
+                signed_out = r.status_code == 303 and r.headers["location"] == "/staff/login"
+                assert signed_out or (method == "POST" and r.status_code == 403), (method, path)
     with engine.connect() as conn:
         n = conn.execute(
             text(
@@ -229,7 +231,7 @@ def test_an_institution_key_opens_no_staff_route(pair: Pair, live: LiveServer, e
 
 def portal_sign_in(live: LiveServer, key: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=live.url, timeout=60)
-    r = client.post("/portal/login", data={"key": key}, follow_redirects=False)
+    r = portal_login(client, key)
     assert r.status_code == 303, r.text
     page = client.get("/portal/statements")
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -261,8 +263,8 @@ def test_as_signed_in_portal_a_cannot_reach_b(pair: Pair, live: LiveServer) -> N
     assert client.get("/portal/statements", follow_redirects=False).status_code == 303
     assert b_client.get("/portal/statements").status_code == 200
     # signing in with a made-up key is refused
-    r = httpx.post(f"{live.url}/portal/login", data={"key": b.key + "0"})
-    assert r.status_code == 401
+    with httpx.Client(base_url=live.url) as stranger:
+        assert portal_login(stranger, b.key + "0").status_code == 401
     client.close()
     b_client.close()
     pair.b_unchanged()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, portal_login
 from tests.escrow.conftest import Institution, stored_counts
 from tests.escrow.helpers import idem, line, statement, summary_form, to_csv
 from tests.escrow.test_isolation import portal_sign_in
@@ -107,7 +107,8 @@ def test_portal_sessions_end_at_sign_out_and_when_the_key_is_revoked(
     assert other.get("/portal/statements").status_code == 200
     staff.delete(f"/api/v1/escrow/keys/{a.key[3:13]}").raise_for_status()
     assert other.get("/portal/statements", follow_redirects=False).status_code == 303
-    assert httpx.post(f"{live.url}/portal/login", data={"key": a.key}).status_code == 401
+    with httpx.Client(base_url=live.url) as again:
+        assert portal_login(again, a.key).status_code == 401
 
 
 def test_staff_pages_show_statements_ledger_chart_and_keys(

@@ -39,7 +39,7 @@ def spec(cron: str) -> JobSpec:
 
 def test_default_schedule_is_monday_nine_in_shanghai() -> None:
     table = {j.id: j for j in job_table(Settings(), dt.date(2026, 11, 30))}
-    assert set(table) == {"publish-lists", "rule-run", "follow-up", "statement-deadline"}
+    assert set(table) == {"publish-lists", "rule-run", "follow-up", "statement-deadline", "purge-sessions"}
     monday_ten = dt.datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)
     grace = dt.timedelta(hours=12)
     assert last_fire(table["publish-lists"], monday_ten, grace) == dt.datetime(

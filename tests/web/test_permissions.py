@@ -16,7 +16,7 @@ from starlette.routing import Mount
 
 from supervision.accounts.permissions import GRANTS, Perm, Role
 from supervision.web.permissions import ROUTES, route_key
-from tests.conftest import LiveServer, sign_in
+from tests.conftest import LiveServer, form_token, portal_login, sign_in
 from tests.escrow.helpers import institution_with_key
 
 PRINCIPALS = ("anonymous", "institution", "auditor", "officer", "outsider", "supervisor", "admin")
@@ -102,7 +102,9 @@ def callers(live: LiveServer, engine: Engine) -> Iterator[dict[str, httpx.Client
         elif name == "institution":
             _, key = institution_with_key(engine)
             client.headers["X-API-Key"] = key  # the API; the portal signs in with the same key
-            assert client.post("/portal/login", data={"key": key}).status_code == 303
+            assert portal_login(client, key).status_code == 303
+        # every form's CSRF token (the permission table is what is tested here; test_csrf tests the token)
+        client.headers["X-CSRF-Token"] = form_token(client, "/portal")
         clients[name] = client
     yield clients
     for c in clients.values():

@@ -26,7 +26,7 @@ from supervision.escrow.schemas import (
     StatementOut,
     StatementSummary,
 )
-from supervision.web.deps import ClockDep, DbSession, SettingsDep, Staff, actor
+from supervision.web.deps import ClockDep, DbSession, SettingsDep, Staff, actor, client_address
 from supervision.web.uploads import CsvUpload, read_body, read_csv_upload
 
 router = APIRouter(prefix="/api/v1/escrow", tags=["institutions: escrow"])
@@ -67,7 +67,11 @@ def institution_holder(request: Request, session: DbSession, clock: ClockDep) ->
         raise Unauthorized(
             "an institution key is required: 'Authorization: Bearer sk_…' or 'X-API-Key: sk_…'"
         )
-    return keys.holder_for_key(session, key, clock.now())
+    try:
+        return keys.holder_for_key(session, key, clock.now())
+    except Unauthorized:
+        keys.record_refused(request.app.state.engine, key, clock.now(), address=client_address(request))
+        raise
 
 
 Holder = Annotated[KeyHolder, Depends(institution_holder)]

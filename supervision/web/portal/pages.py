@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from supervision.accounts.service import SignInLocked, SignInPolicy
 from supervision.cases import casework
 from supervision.cases.schemas import KIND_ZH
 from supervision.compliance import service as compliance
@@ -32,9 +33,16 @@ from supervision.escrow.ledger import ACCOUNT_NAMES
 from supervision.escrow.schemas import SUMMARY_FIELDS
 from supervision.settings import Settings
 from supervision.web import csrf
-from supervision.web.deps import ClockDep, DbSession, PortalHolder, PortalVisitor, SettingsDep
+from supervision.web.deps import (
+    ClockDep,
+    DbSession,
+    PortalHolder,
+    PortalVisitor,
+    SettingsDep,
+    client_address,
+)
 from supervision.web.sessions import PORTAL
-from supervision.web.templating import render
+from supervision.web.templating import locked_notice, render
 from supervision.web.uploads import CsvUpload, FilesForm, read_csv_upload, read_files_form
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -77,14 +85,27 @@ def login(
 ) -> Response:
     hours = settings.portal_session_hours
     try:
-        token, _ = keys.open_session(session, key.strip(), clock.now(), hours)
+        token, _ = keys.open_session(
+            session,
+            key.strip(),
+            clock.now(),
+            hours,
+            address=client_address(request),
+            policy=SignInPolicy.of(settings),
+        )
+    except SignInLocked as locked:
+        response = render(
+            request, "portal/index.html", {"error": locked_notice(locked.until)}, status_code=429
+        )
+        response.headers.update(locked.headers())
+        return response
     except Unauthorized:
         return render(
             request, "portal/index.html", {"error": "机构密钥无效、已过期或已被撤销。"}, status_code=401
         )
-    response = RedirectResponse("/portal/statements", status_code=303)
-    PORTAL.attach(response, token, hours)
-    return response
+    redirect = RedirectResponse("/portal/statements", status_code=303)
+    PORTAL.attach(request, redirect, token, hours)
+    return redirect
 
 
 @router.post("/logout")
@@ -97,9 +118,9 @@ def logout(
 ) -> Response:
     if visitor is not None:
         _check_csrf(request, token)
-        keys.close_session(session, PORTAL.token(request) or "", clock.now())
+        keys.close_session(session, PORTAL.token(request) or "", clock.now(), visitor.actor)
     response = RedirectResponse("/portal", status_code=303)
-    PORTAL.clear(response)
+    PORTAL.clear(request, response)
     return response
 
 

@@ -10,12 +10,11 @@ from supervision.accounts.permissions import actor_of
 from supervision.cases import casework
 from supervision.cases.schemas import KIND_ZH, STATE_ZH
 from supervision.compliance import service as compliance
-from supervision.core.errors import Unauthorized
 from supervision.core.pagination import MAX_PAGE
 from supervision.registry import service as registry
-from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, staff_token
+from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, client_address, staff_token
 from supervision.web.sessions import STAFF
-from supervision.web.templating import render
+from supervision.web.templating import locked_notice, render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -23,6 +22,12 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> HTMLResponse:
     return render(request, "staff/login.html", {})
+
+
+LOGIN_REFUSED = {
+    "unauthorized": "用户名或密码不正确。",
+    "unavailable": "登录请求较多，请稍后再试。",
+}
 
 
 @router.post("/login")
@@ -35,12 +40,28 @@ def login(
     password: str = Form(..., max_length=1000),
 ) -> Response:
     hours = settings.staff_session_hours
-    try:
-        token, _ = accounts.login(session, username=username, password=password, now=clock.now(), hours=hours)
-    except Unauthorized:
-        return render(request, "staff/login.html", {"error": "用户名或密码不正确"}, status_code=401)
+    outcome = accounts.login(
+        session,
+        username=username,
+        password=password,
+        now=clock.now(),
+        hours=hours,
+        address=client_address(request),
+        policy=accounts.SignInPolicy.of(settings),
+    )
+    err = outcome.refusal
+    if err is not None:
+        notice = (
+            locked_notice(err.until) if isinstance(err, accounts.SignInLocked) else LOGIN_REFUSED[err.code]
+        )
+        response: Response = render(
+            request, "staff/login.html", {"error": notice, "username": username}, status_code=err.status
+        )
+        response.headers.update(err.headers())
+        return response
+    assert outcome.token is not None
     response = RedirectResponse("/staff", status_code=303)
-    STAFF.attach(response, token, hours)
+    STAFF.attach(request, response, outcome.token, hours)
     return response
 
 
@@ -50,7 +71,7 @@ def logout(request: Request, session: DbSession, clock: ClockDep) -> Response:
     if token:
         accounts.logout(session, token, clock.now())
     response = RedirectResponse("/staff/login", status_code=303)
-    STAFF.clear(response)
+    STAFF.clear(request, response)
     return response
 
 
