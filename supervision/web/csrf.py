@@ -86,6 +86,8 @@ async def guard(request: Request, perm: Perm) -> None:
         if kind == "multipart/form-data":
             return  # the route reads its upload within its limits and checks the token
         if kind == "application/x-www-form-urlencoded":
+            if getattr(request, "_form", None) is None:  # not parsed yet for the route's own fields
+                await request.body()  # kept: a route that reads the raw body still can
             form = await request.form()
             value = form.get(FIELD) or form.get(PORTAL_FIELD)
             submitted = value if isinstance(value, str) else None

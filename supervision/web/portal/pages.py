@@ -21,7 +21,6 @@ from supervision.compliance import service as compliance
 from supervision.core.errors import (
     Conflict,
     DomainError,
-    Forbidden,
     Invalid,
     NotFound,
     Unauthorized,
@@ -63,9 +62,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
 
 def _check_csrf(request: Request, given: str | None) -> None:
     if not csrf.valid(request, given):
-        raise Forbidden(
-            "the form has expired or did not come from this portal; reload the page and try again"
-        )
+        raise csrf.expired()
 
 
 @router.get("", response_class=HTMLResponse)
