@@ -30,6 +30,9 @@ PORTAL_FIELD = "csrf"
 HEADER = "x-csrf-token"
 MAX_AGE = 2 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+KEEPS_THE_FORM = frozenset({"/complaints"})
+"""Public forms whose route checks the token itself, to show the form again filled in (nothing typed is
+lost) with the refusal (403)."""
 NOT_BY_COOKIE = frozenset({Perm.PUBLIC, Perm.INSTITUTION})
 """API routes a cookie does not authenticate (public, or an institution's key)."""
 
@@ -75,6 +78,8 @@ def expired() -> Forbidden:
 async def guard(request: Request, perm: Perm) -> None:
     """Refuse (403 ``csrf``) a state change that needs the token and lacks it (see the module's text)."""
     if request.method in SAFE_METHODS or request.headers.get("authorization"):
+        return
+    if request.url.path in KEEPS_THE_FORM:
         return  # a bearer token is sent by the caller's own code; no other site can add it
     submitted = request.headers.get(HEADER)
     if request.url.path.startswith("/api/"):
