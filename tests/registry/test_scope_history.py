@@ -69,7 +69,10 @@ def test_a_history_breaking_a_rule_of_the_format_is_refused(history: list[Any], 
 
 def test_every_problem_of_a_history_and_a_month_is_named() -> None:
     doc = _with_history(
-        [{"from": "2019-13-01", "categories": ["sport"], "stages": [], "modes": ["offline"], "x": 1}, WIDENED[1]],
+        [
+            {"from": "2019-13-01", "categories": ["sport"], "stages": [], "modes": ["offline"], "x": 1},
+            WIDENED[1],
+        ],
         since="2024-9",
     )
     problems = _problems(doc)
@@ -108,7 +111,11 @@ def test_a_scope_change_appends_an_entry_dated_the_business_day(session: Session
     save_institution(session, doc, now=dt.datetime(2026, 5, 1, 3, 0, tzinfo=dt.UTC))
     stored = queries.document(session, doc["uscc"])
     assert stored is not None
-    assert [e["from"] for e in stored["licence"]["scope_history"]] == ["2019-05-01", "2026-03-02", "2026-05-01"]
+    assert [e["from"] for e in stored["licence"]["scope_history"]] == [
+        "2019-05-01",
+        "2026-03-02",
+        "2026-05-01",
+    ]
 
 
 def test_an_unchanged_scope_starts_no_history(session: Session) -> None:
