@@ -1068,6 +1068,7 @@ def institution_record(session: Session, uscc: str, actor: Actor, *, today: dt.d
     _, statements = escrow.list_statements(session, holder["id"], limit=24, offset=0)
     return {
         "doc": doc,
+        "risk": registry.risk(session, uscc),
         "findings": findings,
         "cases": cases,
         "decisions": decided,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import Session
 
 from supervision.compliance import evaluation as ev
-from supervision.compliance import queries
+from supervision.compliance import queries, risk
 from supervision.compliance.models import RuleRun
 from supervision.compliance.runs import audit_run, totals
 from supervision.core import rulebook
@@ -89,8 +89,10 @@ def reevaluate_institution(
         as_of=as_of,
         params={"rows": rows, "lo": institution_id - 1, "hi": institution_id},
     )
+    tiers = risk.refresh(session, [institution_id], as_of, now=started, jurisdiction=jurisdiction)
     elapsed = time.perf_counter() - clock
     run.counts = totals(produced, changes)
+    run.counts["risk_tiers"] = {t: tiers.get(t, 0) for t in ("red", "yellow", "green")}
     run.uncovered_dates = sorted(d.isoformat() for d in evaluation.uncovered_dates)
     run.duration_ms = round(elapsed * 1000)
     run.finished_at = started + dt.timedelta(seconds=elapsed)

@@ -121,6 +121,7 @@ def search(
     status: str | None,
     limit: int,
     offset: int,
+    risk_tier: str | None = None,
     extra_where: str = "",
     extra_params: dict[str, Any] | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -145,6 +146,9 @@ def search(
     if status:
         where.append("i.status = :status")
         params["status"] = status
+    if risk_tier:
+        where.append("i.risk_tier = :risk_tier")
+        params["risk_tier"] = risk_tier
     if extra_where:
         where.append(extra_where)
     cond = " AND ".join(where)
@@ -152,13 +156,26 @@ def search(
     rows = session.execute(
         text(
             "SELECT i.id, i.uscc, i.name, i.nature, i.status, i.district, i.grid, i.address, i.categories,"
-            " l.number AS licence_number, l.status AS licence_status, l.valid_until AS licence_valid_until"
+            " l.number AS licence_number, l.status AS licence_status, l.valid_until AS licence_valid_until,"
+            " i.risk_tier, i.risk_because"
             f" FROM institution i LEFT JOIN licence l ON l.institution_id = i.id WHERE {cond}"
             " ORDER BY i.name, i.uscc LIMIT :limit OFFSET :offset"
         ),
         {**params, "limit": limit, "offset": offset},
     )
     return total, [dict(r._mapping) for r in rows]
+
+
+def risk(session: Session, uscc: str) -> dict[str, Any] | None:
+    """The stored risk tier of an institution: ``tier``, ``because`` and ``changed_at``."""
+    row = session.execute(
+        text(
+            "SELECT risk_tier AS tier, risk_because AS because, risk_changed_at AS changed_at"
+            " FROM institution WHERE uscc = :u"
+        ),
+        {"u": uscc},
+    ).first()
+    return dict(row._mapping) if row else None
 
 
 def count(session: Session) -> int:

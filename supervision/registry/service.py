@@ -237,6 +237,14 @@ def search(session: Session, **filters: Any) -> tuple[int, list[dict[str, Any]]]
     return queries.search(session, **filters)
 
 
+def risk(session: Session, uscc: str) -> dict[str, Any]:
+    """The institution's early-warning tier (风险等级) as the last evaluation stored it."""
+    found = queries.risk(session, uscc)
+    if found is None:
+        raise NotFound(f"no institution with credit code {uscc}")
+    return found
+
+
 def count(session: Session) -> int:
     return queries.count(session)
 

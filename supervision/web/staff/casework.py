@@ -274,6 +274,7 @@ def _case(
             "c": detail.case,
             "error": error,
             "officers": officers,
+            "risk": registry.risk(session, detail.case.uscc) if detail.case.uscc else None,
             "rules": catalogue.negative_list(settings.jurisdiction, clock.today()),
             "today": clock.today(),
         },
