@@ -129,6 +129,23 @@ def next_inspection_id(session: Session) -> int:
     return int(session.execute(text("SELECT nextval('inspection_id_seq')")).scalar_one())
 
 
+_OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN_STATES) + ")"
+
+
+def red_without_risk_case(session: Session) -> list[tuple[str, list[str]]]:
+    """(credit code, reasons) of the institutions in the red tier with no risk case opened since they turned
+    red (and none open)."""
+    rows = session.execute(
+        text(
+            "SELECT i.uscc, i.risk_because FROM institution i WHERE i.risk_tier = 'red'"
+            " AND NOT EXISTS (SELECT 1 FROM enforcement_case c WHERE c.uscc = i.uscc AND c.source = 'risk'"
+            f"  AND (c.state IN {_OPEN_SQL} OR c.opened_at >= i.risk_changed_at))"
+            " ORDER BY i.uscc"
+        )
+    )
+    return [(r[0], list(r[1])) for r in rows]
+
+
 def open_case_of(session: Session, uscc: str, source: str | None = None) -> Case | None:
     stmt = select(Case).where(Case.uscc == uscc, col(Case.state).in_(OPEN_STATES))
     if source is not None:

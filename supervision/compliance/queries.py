@@ -398,8 +398,10 @@ def run(session: Session, run_id: int) -> dict[str, Any] | None:
 RISK_INPUTS_SQL = """
 WITH f AS (SELECT institution_id, array_agg(rule_id || chr(31) || subject) AS open FROM finding
            WHERE status = 'open' AND rule_id = ANY(:rules) AND {finding_where} GROUP BY institution_id),
-c AS (SELECT uscc, count(*) AS n FROM complaint WHERE received_on >= :since AND {complaint_where} GROUP BY uscc)
-SELECT i.id, i.uscc, i.risk_tier, i.risk_because, coalesce(f.open, '{{}}') AS open, coalesce(c.n, 0) AS complaints
+c AS (SELECT uscc, count(*) AS n FROM complaint WHERE received_on >= :since AND {complaint_where}
+      GROUP BY uscc)
+SELECT i.id, i.uscc, i.risk_tier, i.risk_because, coalesce(f.open, '{{}}') AS open,
+       coalesce(c.n, 0) AS complaints
 FROM institution i LEFT JOIN f ON f.institution_id = i.id LEFT JOIN c ON c.uscc = i.uscc
 WHERE {where}
 """
@@ -418,7 +420,9 @@ def risk_inputs(
             complaint_where="uscc = ANY(ARRAY(SELECT uscc FROM institution WHERE id = ANY(:ids)))",
             where="i.id = ANY(:ids)",
         )
-    rows = session.execute(text(sql), {"rules": list(rules), "since": complaints_since, "ids": list(ids or [])})
+    rows = session.execute(
+        text(sql), {"rules": list(rules), "since": complaints_since, "ids": list(ids or [])}
+    )
     return [
         (r[0], r[1], r[2], list(r[3]), [tuple(x.split("\x1f", 1)) for x in r[4]], int(r[5]))  # type: ignore[misc]
         for r in rows

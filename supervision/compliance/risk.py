@@ -32,7 +32,9 @@ def refresh(
     since = as_of - dt.timedelta(days=COMPLAINT_DAYS - 1)
     tiers: Counter[str] = Counter()
     changes: list[tuple[int, str, list[str]]] = []
-    for iid, _, tier, because, pairs, complaints in queries.risk_inputs(session, ids, sorted(TIER_RULES), since):
+    for iid, _, tier, because, pairs, complaints in queries.risk_inputs(
+        session, ids, sorted(TIER_RULES), since
+    ):
         risk = ctx.risk(pairs, complaints_30d=complaints)
         tiers[risk.tier] += 1
         if risk.tier != tier or list(risk.because) != because:
