@@ -42,8 +42,10 @@ def test_holiday_years_covered() -> None:
         (D(2026, 10, 17), ("compulsory",), True),  # so is an ordinary Saturday
         (D(2026, 10, 10), ("compulsory",), None),  # make-up Saturday: the vacation question is open
         (D(2026, 10, 10), (), False),  # …unless no vacation matters
-        (D(2027, 1, 9), ("compulsory",), None),  # 2027 holidays not published
-        (D(2027, 1, 9), (), None),
+        (D(2027, 1, 9), ("compulsory",), True),  # a 2027 Saturday: a rest day though 2027 is not loaded
+        (D(2027, 1, 9), (), True),
+        (D(2027, 1, 11), ("compulsory",), None),  # a 2027 Monday: 2027 holidays not published
+        (D(2027, 1, 11), (), None),
         (D(2024, 12, 25), ("compulsory",), None),  # 2024 holidays not in the data
     ],
 )
