@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from rules import TIER_RULES
+from rules.risk import RED_RULES, YELLOW_RULES
 from supervision.compliance import queries
 from supervision.core import rulebook
 
@@ -33,7 +33,7 @@ def refresh(
     tiers: Counter[str] = Counter()
     changes: list[tuple[int, str, list[str]]] = []
     for iid, _, tier, because, pairs, complaints in queries.risk_inputs(
-        session, ids, sorted(TIER_RULES), since
+        session, ids, sorted(RED_RULES | YELLOW_RULES), since
     ):
         risk = ctx.risk(pairs, complaints_30d=complaints)
         tiers[risk.tier] += 1

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from rules.engine import CoverageCheck
 from supervision.compliance import evaluation as ev
 from supervision.compliance import queries, risk
 from supervision.compliance.models import RuleRun
@@ -188,6 +189,12 @@ def _catalogue(jurisdiction: str, as_of: dt.date) -> dict[str, Any]:
         "parameter_hash": ctx.engine.parameter_set_hash,
         "rules": ctx.rules_in_force(),
     }
+
+
+def calendar_coverage(jurisdiction: str, as_of: dt.date) -> CoverageCheck:
+    """How far the calendar data reaches beyond ``as_of`` (shown on the run page and the dashboard, listed by
+    ``supervision calendar check``)."""
+    return rulebook.calendar_coverage(jurisdiction, as_of)
 
 
 def level_names(jurisdiction: str | None = None) -> dict[str, str]:
