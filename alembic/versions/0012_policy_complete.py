@@ -24,9 +24,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("licence", sa.Column("scope_history", postgresql.JSONB(), nullable=True))
     op.add_column("institution", sa.Column("escrow_since", sa.Text(), nullable=True))
-    op.add_column(
-        "institution", sa.Column("risk_tier", sa.Text(), server_default="green", nullable=False)
-    )
+    op.add_column("institution", sa.Column("risk_tier", sa.Text(), server_default="green", nullable=False))
     op.add_column(
         "institution",
         sa.Column("risk_because", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),

@@ -148,9 +148,7 @@ def read_statements(
     cur.execute(STATEMENTS_SQL.format(where=where), params)
     heads = cur.fetchall()
     # Heads are by institution and period: an institution's last is its latest statement.
-    latest = {
-        h[1] for h, after in zip(heads, [*heads[1:], None], strict=True) if after is None or after[0] != h[0]
-    }
+    latest = {h[1] for i, h in enumerate(heads) if i + 1 == len(heads) or heads[i + 1][0] != h[0]}
     lines: dict[int, list[Sequence[Any]]] = {h[1]: [] for h in heads if h[1] not in known}
     if lines:
         ids = list(lines)
