@@ -11,6 +11,7 @@ from rules.catalogue import all_rules
 from rules.engine import Context, Engine, Jurisdiction
 from rules.model import Evaluation, Finding, Rule
 from rules.parameters import Resolved
+from rules.risk import Risk, risk_tier
 from rules.yamlio import DataFileError
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "Finding",
     "Jurisdiction",
     "Resolved",
+    "Risk",
     "Rule",
     "all_rules",
+    "risk_tier",
 ]
