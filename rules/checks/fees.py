@@ -339,10 +339,12 @@ def _due_month(ctx: Context) -> tuple[str, dt.date]:
     return result
 
 
+@functools.lru_cache(maxsize=4096)
 def month_index(period: str) -> int:
     return int(period[:4]) * 12 + int(period[5:7]) - 1
 
 
+@functools.lru_cache(maxsize=4096)
 def period_name(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
