@@ -85,14 +85,16 @@ def rule_run(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
             now=ctx.clock.now(),
             jurisdiction=ctx.settings.jurisdiction,
         )
+        answer: dict[str, Any] = {
+            "as_of": as_of(fire_time).isoformat(),
+            "run": run.id,
+            "institutions": run.institutions,
+        }
     with session_scope(ctx.engine) as session:
-        cases = casework.open_risk_cases(session, now=ctx.clock.now(), jurisdiction=ctx.settings.jurisdiction)
-    return {
-        "as_of": as_of(fire_time).isoformat(),
-        "run": run.id,
-        "institutions": run.institutions,
-        "risk_cases": cases,
-    }
+        answer["risk_cases"] = casework.open_risk_cases(
+            session, now=ctx.clock.now(), jurisdiction=ctx.settings.jurisdiction
+        )
+    return answer
 
 
 def follow_up(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:

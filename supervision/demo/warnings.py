@@ -156,6 +156,11 @@ def load_demo_warnings(engine: Engine, now: dt.datetime, jurisdiction: str) -> i
     when the demo registry has too few candidates or this was done before)."""
     today = business_date(now)
     with Session(engine) as session:
+        done = session.execute(
+            text("SELECT EXISTS (SELECT 1 FROM escrow_statement WHERE submitted_by LIKE :k)"), {"k": "%:key:demo"}
+        ).scalar_one()
+        if done:
+            return 0
         picked = _candidates(session, 9, today)
         if len(picked) < 9:
             return 0
