@@ -4,8 +4,8 @@
 carry the two optional fields of the institution document; ``institution.risk_tier``, ``risk_because`` and
 ``risk_changed_at`` hold the early-warning tier each evaluation computes (rules.md "Risk tier").
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
