@@ -8,19 +8,23 @@ Pure Python: facts in, findings out. It imports nothing from the application, th
 """
 
 from rules.catalogue import all_rules
-from rules.engine import Context, Engine, Jurisdiction
+from rules.engine import Context, CoverageCheck, Engine, Jurisdiction
 from rules.model import Evaluation, Finding, Rule
 from rules.parameters import Resolved
+from rules.risk import Risk, risk_tier
 from rules.yamlio import DataFileError
 
 __all__ = [
     "Context",
+    "CoverageCheck",
     "DataFileError",
     "Engine",
     "Evaluation",
     "Finding",
     "Jurisdiction",
     "Resolved",
+    "Risk",
     "Rule",
     "all_rules",
+    "risk_tier",
 ]

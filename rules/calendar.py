@@ -16,10 +16,18 @@ Each level of the jurisdiction chain may have ``calendars/<code>.yaml`` with eit
         compulsory: {winter: {from: …, to: …}, summer: {from: …, to: …}}
         senior: {winter: …, summer: …}
 
-A more specific level replaces a year (or a school year's group) that a less specific one also defines.
-A holiday question about a date is *covered* when the date's year is listed; a vacation question when the
-date's school year is listed for the stage group. An uncovered question has no answer: the rule reports
-nothing and the date is returned as uncovered. Adding a year is editing YAML only.
+A school year may give only what has been announced: one group, or one vacation of a group (e.g. only
+``compulsory: {winter: …}``). A more specific level replaces a year (or a school year's group) that a less
+specific one also defines.
+
+A holiday question about a date has an answer when the date's year is listed. A vacation question has one
+when the date's school year is listed for the stage group and the vacations given settle it: with both
+vacations, every day; with the winter only, the days up to its end (the summer vacation comes after it);
+with the summer only, the days from its start. A Saturday or Sunday is a rest day even in a year whose
+holiday notice is not loaded (only a notice can make it a working day). Any other question without an
+answer is *uncovered*: the rule reports nothing and the date is returned as uncovered, so only working days
+are ever uncovered. Adding a year is editing YAML only; :meth:`Calendar.coverage` says how far the data
+reaches and what is missing.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +65,36 @@ class HolidayYear:
     citation: str
     holidays: tuple[tuple[str, dt.date, dt.date], ...]
     makeup_workdays: tuple[dt.date, ...]
+    level: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class SchoolYearGroup:
+    """One stage group's vacations in one school year, as far as they have been announced: a vacation not
+    given (None) is unknown, never guessed."""
+
     citation: str
-    winter: DateRange
-    summer: DateRange
+    winter: DateRange | None
+    summer: DateRange | None
+    level: str = field(default="", compare=False)
+
+    def known(self) -> tuple[str, ...]:
+        return tuple(name for name in _VACATIONS if getattr(self, name) is not None)
+
+    def answerable(self, school_year: int) -> DateRange | None:
+        """The days of the school year for which "is it in this group's vacation?" has an answer.
+
+        Both known: the whole year. Winter only: up to the winter's end (the summer vacation follows the
+        winter one, so a day before it is in neither). Summer only: from the summer's start (a day after it
+        is in neither). None known: no day."""
+        first, last = dt.date(school_year, 9, 1), dt.date(school_year + 1, 8, 31)
+        if self.winter is not None and self.summer is not None:
+            return (first, last)
+        if self.winter is not None:
+            return (first, self.winter[1])
+        if self.summer is not None:
+            return (self.summer[0], last)
+        return None
 
 
 def _date(raw: Any, at: str, problems: list[str]) -> dt.date | None:
@@ -197,13 +228,15 @@ def _school_year(
             continue
         where = f"{at}.{group}"
         spans = raw[group]
-        if not isinstance(spans, dict):
-            problems.append(f"{where}: expected winter and summer")
+        if not isinstance(spans, dict) or not spans:
+            problems.append(f"{where}: expected winter and/or summer (what has been announced)")
             continue
         _unknown(spans, frozenset(_VACATIONS), where, problems)
-        ranges: list[DateRange] = []
+        ranges: dict[str, DateRange] = {}
         for vacation in _VACATIONS:
-            span = _range(spans.get(vacation), f"{where}.{vacation}", problems)
+            if vacation not in spans:
+                continue
+            span = _range(spans[vacation], f"{where}.{vacation}", problems)
             if span is None:
                 continue
             if span[0] < first or span[1] > last:
@@ -211,9 +244,13 @@ def _school_year(
                     f"{where}.{vacation}: {span[0]}–{span[1]} is outside the school year {first}–{last}"
                 )
                 continue
-            ranges.append(span)
-        if len(ranges) == 2:
-            out[(start_year, group)] = SchoolYearGroup(citation, ranges[0], ranges[1])
+            ranges[vacation] = span
+        winter, summer = ranges.get("winter"), ranges.get("summer")
+        if winter is not None and summer is not None and not winter[1] < summer[0]:
+            problems.append(f"{where}: the winter vacation must end before the summer vacation starts")
+            continue
+        if ranges:
+            out[(start_year, group)] = SchoolYearGroup(citation, winter, summer)
     return out
 
 
@@ -221,8 +258,12 @@ class Calendar:
     """The merged calendar of a jurisdiction chain, with its date sets precomputed for fast look-ups."""
 
     def __init__(
-        self, years: Mapping[int, HolidayYear], vacations: Mapping[tuple[int, str], SchoolYearGroup]
+        self,
+        years: Mapping[int, HolidayYear],
+        vacations: Mapping[tuple[int, str], SchoolYearGroup],
+        chain: Sequence[str] = (),
     ) -> None:
+        self.chain = tuple(chain)
         self.years = dict(sorted(years.items()))
         self.vacations = dict(sorted(vacations.items()))
         holidays: dict[dt.date, str] = {}
@@ -234,20 +275,41 @@ class Calendar:
         self.makeup_workdays = frozenset(d for info in self.years.values() for d in info.makeup_workdays)
         self.holiday_years = frozenset(self.years)
         self.covered_school_years: dict[str, frozenset[int]] = {
-            g: frozenset(sy for sy, group in self.vacations if group == g) for g in GROUPS
+            g: frozenset(
+                sy for (sy, group), info in self.vacations.items() if group == g and len(info.known()) == 2
+            )
+            for g in GROUPS
         }
+        """Per group, the school years whose winter and summer vacations are both known."""
         self.vacation_ranges: dict[str, tuple[tuple[str, DateRange], ...]] = {
             g: tuple(
-                (name, getattr(info, name))
+                (name, span)
                 for (_, group), info in self.vacations.items()
                 if group == g
                 for name in _VACATIONS
+                if (span := getattr(info, name)) is not None
             )
             for g in GROUPS
         }
         self.vacation_days: dict[str, dict[dt.date, str]] = {
             g: {day: name for name, span in self.vacation_ranges[g] for day in _days(*span)} for g in GROUPS
         }
+        self._answerable: dict[str, tuple[DateRange, ...]] = {
+            g: _merge(
+                span
+                for (sy, group), info in self.vacations.items()
+                if group == g and (span := info.answerable(sy)) is not None
+            )
+            for g in GROUPS
+        }
+        covered = _merge(
+            (dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in self.years if dt.MINYEAR <= y <= dt.MAXYEAR
+        )
+        for g in GROUPS:
+            covered = _intersect(covered, self._answerable[g])
+        self.covered_ranges: tuple[DateRange, ...] = covered
+        """The stretches of days on which every rest-day question has an answer: the year's holiday notice
+        is loaded and both groups' vacation questions can be answered."""
 
     def canonical(self) -> dict[str, Any]:
         return {
@@ -262,56 +324,286 @@ class Calendar:
             "school_years": {
                 f"{sy}/{group}": {
                     "citation": info.citation,
-                    "winter": [info.winter[0].isoformat(), info.winter[1].isoformat()],
-                    "summer": [info.summer[0].isoformat(), info.summer[1].isoformat()],
+                    "winter": _span_json(info.winter),
+                    "summer": _span_json(info.summer),
                 }
                 for (sy, group), info in self.vacations.items()
             },
         }
+
+    def vacation_on(self, day: dt.date, group: str) -> str | bool | None:
+        """The vacation (``"winter"``/``"summer"``) of ``group`` that ``day`` is in, ``False`` when it is
+        surely in none, ``None`` when the data cannot say (the school year, or the vacation that could hold
+        the day, is not loaded)."""
+        name = self.vacation_days[group].get(day)
+        if name is not None:
+            return name
+        info = self.vacations.get((school_year_of(day), group))
+        if info is None:
+            return None
+        span = info.answerable(school_year_of(day))
+        return False if span is not None and span[0] <= day <= span[1] else None
 
     def rest_day_reason(self, day: dt.date, groups: Iterable[str]) -> tuple[str, str] | bool | None:
         """Why ``day`` is a rest day for the stage groups, as (Chinese, English) reason.
 
         Returns the reason when it is a rest day, ``False`` when it is surely not, and ``None`` when the
         answer depends on data the calendar does not have (the date is not covered).
+
+        A Saturday or Sunday in a year whose State Council notice is not loaded is a rest day all the same
+        (a weekend is one unless a notice makes it a make-up working day); its reason says the notice is not
+        loaded, so a later run with the notice loaded clears it if the day is a make-up working day. Only a
+        working day (Monday to Friday, or a make-up working weekend day) can be uncovered.
         """
-        unknown = False
-        if day.year in self.holiday_years:
+        weekend = day.isoweekday() >= 6
+        loaded = day.year in self.holiday_years
+        if loaded:
             label = self.holidays.get(day)
             if label is not None:
                 return (f"法定节假日：{label}", f"statutory holiday: {label}")
-            if day.isoweekday() >= 6 and day not in self.makeup_workdays:
+            if weekend and day not in self.makeup_workdays:
                 return ("周末休息日", "weekend rest day")
-        else:
-            unknown = True
-        school_year = school_year_of(day)
+        unknown = not loaded
         for group in groups:
-            if school_year in self.covered_school_years[group]:
-                vacation = self.vacation_days[group].get(day)
-                if vacation is not None:
-                    return _vacation_reason(vacation, group)
-            else:
+            vacation = self.vacation_on(day, group)
+            if isinstance(vacation, str):
+                return _vacation_reason(vacation, group)
+            if vacation is None:
                 unknown = True
+        if not loaded and weekend:
+            return (
+                f"周末休息日（{day.year}年国务院节假日安排尚未载入；如该日为调休上班日，载入后不再认定）",
+                f"weekend rest day (the State Council holiday notice for {day.year} is not loaded; "
+                "if the day is a make-up working day, a run with the notice loaded clears it)",
+            )
         return None if unknown else False
 
-    def term_overlaps(
+    def term_vacations(
         self, start: dt.date, end: dt.date, groups: Iterable[str]
-    ) -> tuple[list[tuple[str, str, DateRange]], frozenset[dt.date]]:
-        """The vacations (name, group, span) a course term overlaps, and the term days whose school year
-        the calendar does not cover for a group (the vacation question has no answer for them)."""
+    ) -> tuple[list[tuple[str, str, DateRange]], list[tuple[int, str, str]]]:
+        """The known vacations (name, group, span) a course term overlaps, and the vacations it might
+        overlap that are not loaded, as (school year, group, name). The term's days are never listed one by
+        one: an unknown vacation is a missing piece of data, not a count of days."""
         hits: list[tuple[str, str, DateRange]] = []
-        uncovered: set[dt.date] = set()
+        unknown: list[tuple[int, str, str]] = []
         for group in groups:
             for name, span in self.vacation_ranges[group]:
                 if span[0] <= end and span[1] >= start:
                     hits.append((name, group, span))
-            covered = self.covered_school_years[group]
             for school_year in range(school_year_of(start), school_year_of(end) + 1):
-                if school_year not in covered:
-                    first = max(start, dt.date(school_year, 9, 1)) if school_year >= dt.MINYEAR else start
-                    last = min(end, dt.date(school_year + 1, 8, 31) if school_year < dt.MAXYEAR else end)
-                    uncovered.update(_days(first, last))
+                first, last = _clip(school_year, start, end)
+                answerable = None
+                info = self.vacations.get((school_year, group))
+                if info is not None:
+                    answerable = info.answerable(school_year)
+                if answerable is not None and answerable[0] <= first and last <= answerable[1]:
+                    continue
+                known = info.known() if info is not None else ()
+                for name in _VACATIONS:
+                    if name in known:
+                        continue
+                    could = True
+                    if info is not None and name == "winter" and info.summer is not None:
+                        could = first < info.summer[0]
+                    if info is not None and name == "summer" and info.winter is not None:
+                        could = last > info.winter[1]
+                    if could:
+                        unknown.append((school_year, group, name))
+        return hits, unknown
+
+    def term_overlaps(
+        self, start: dt.date, end: dt.date, groups: Iterable[str]
+    ) -> tuple[list[tuple[str, str, DateRange]], frozenset[dt.date]]:
+        """The vacations (name, group, span) a course term overlaps, and the term days for which a group's
+        vacation question has no answer. (The rest-day rule uses :meth:`term_vacations` and does not count
+        a term's days as uncovered dates.)"""
+        hits, _ = self.term_vacations(start, end, groups)
+        uncovered: set[dt.date] = set()
+        for group in groups:
+            for school_year in range(school_year_of(start), school_year_of(end) + 1):
+                first, last = _clip(school_year, start, end)
+                info = self.vacations.get((school_year, group))
+                answerable = info.answerable(school_year) if info is not None else None
+                for day in _days(first, last):
+                    if answerable is None or not answerable[0] <= day <= answerable[1]:
+                        uncovered.add(day)
         return hits, frozenset(uncovered)
+
+    # --- coverage (for staff: is the data there for the days ahead?) ------------------------------------
+
+    def covered_until(self, as_of: dt.date) -> dt.date | None:
+        """The last day of the unbroken stretch of covered days that starts at ``as_of`` (None when
+        ``as_of`` itself is not covered)."""
+        for first, last in self.covered_ranges:
+            if first <= as_of <= last:
+                return last
+        return None
+
+    def missing_between(self, start: dt.date, end: dt.date) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What data the days from ``start`` to ``end`` (inclusive) need and the calendar lacks, as plain
+        (Chinese, English) sentences."""
+        items = self.missing(start, end)
+        return tuple(m.text_zh() for m in items), tuple(m.text_en() for m in items)
+
+    def missing(self, start: dt.date, end: dt.date) -> list[Missing]:
+        """The holiday notices and school vacations that the days from ``start`` to ``end`` need and the
+        calendar does not have, in date order."""
+        out: list[Missing] = []
+        if end < start:
+            return out
+        for year in range(start.year, end.year + 1):
+            if year not in self.holiday_years:
+                out.append(Missing("holiday_year", str(year), None, (), max(start, dt.date(year, 1, 1))))
+        for school_year in range(school_year_of(start), school_year_of(end) + 1):
+            first, last = _clip(school_year, start, end)
+            for group in GROUPS:
+                info = self.vacations.get((school_year, group))
+                answerable = info.answerable(school_year) if info is not None else None
+                if answerable is not None and answerable[0] <= first and last <= answerable[1]:
+                    continue
+                known = info.known() if info is not None else ()
+                names = tuple(n for n in _VACATIONS if n not in known)
+                if answerable is None or answerable[0] > first:
+                    day = first
+                else:
+                    day = answerable[1] + dt.timedelta(days=1)
+                out.append(Missing("school_year", _school_year_name(school_year), group, names, day))
+        out.sort(key=lambda m: (m.first_day, m.kind, m.group or ""))
+        return out
+
+    def coverage(self, as_of: dt.date, horizon: dt.date | None = None) -> CalendarCoverage:
+        """What the calendar data holds for this jurisdiction chain: the holiday years loaded (with the
+        level and notice), per school year which vacations are known for each group, ``covered_until`` from
+        ``as_of``, and what is missing from ``as_of`` to ``horizon`` (default: the day after
+        ``covered_until``, so the first missing piece is always named)."""
+        until = self.covered_until(as_of)
+        if horizon is None:
+            horizon = as_of if until is None else until + dt.timedelta(days=1 if until < dt.date.max else 0)
+        return CalendarCoverage(
+            chain=self.chain,
+            as_of=as_of,
+            covered_until=until,
+            holiday_years=tuple(
+                {"year": y, "level": info.level, "citation": info.citation} for y, info in self.years.items()
+            ),
+            school_years=tuple(
+                {
+                    "school_year": _school_year_name(sy),
+                    "group": group,
+                    "level": info.level,
+                    "citation": info.citation,
+                    "winter": _span_json(info.winter),
+                    "summer": _span_json(info.summer),
+                    "known": list(info.known()),
+                }
+                for (sy, group), info in self.vacations.items()
+            ),
+            missing=tuple(self.missing(as_of, horizon)),
+        )
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A piece of calendar data that some days need: a year's holiday notice, or a school year's
+    vacations for a stage group (``vacations`` names the ones not known)."""
+
+    kind: str  # "holiday_year" | "school_year"
+    key: str  # "2027" or "2026-27"
+    group: str | None
+    vacations: tuple[str, ...]
+    first_day: dt.date
+    """The first day (in the period asked about) that needs it."""
+
+    def text_zh(self) -> str:
+        if self.kind == "holiday_year":
+            return f"{self.key}年国务院节假日安排（法定节假日与调休上班日）尚未载入"
+        group = "义务教育阶段" if self.group == "compulsory" else "高中阶段"
+        names = "、".join("寒假" if n == "winter" else "暑假" for n in self.vacations)
+        return f"{self.key}学年{group}{names}日期尚未载入"
+
+    def text_en(self) -> str:
+        if self.kind == "holiday_year":
+            return (
+                f"The State Council holiday notice for {self.key} (holidays, make-up working days) "
+                "is not loaded"
+            )
+        group = "compulsory-stage" if self.group == "compulsory" else "senior-stage"
+        names = " and ".join(self.vacations)
+        plural = "vacations are" if len(self.vacations) > 1 else "vacation is"
+        return f"School year {self.key}: the {group} {names} {plural} not loaded"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "group": self.group,
+            "vacations": list(self.vacations),
+            "first_day": self.first_day.isoformat(),
+            "text_zh": self.text_zh(),
+            "text_en": self.text_en(),
+        }
+
+
+@dataclass(frozen=True)
+class CalendarCoverage:
+    """The calendar data of a jurisdiction chain, as plain data (see :meth:`Calendar.coverage`)."""
+
+    chain: tuple[str, ...]
+    as_of: dt.date
+    covered_until: dt.date | None
+    holiday_years: tuple[dict[str, Any], ...]
+    school_years: tuple[dict[str, Any], ...]
+    missing: tuple[Missing, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chain": list(self.chain),
+            "as_of": self.as_of.isoformat(),
+            "covered_until": self.covered_until.isoformat() if self.covered_until else None,
+            "holiday_years": [dict(y) for y in self.holiday_years],
+            "school_years": [dict(y) for y in self.school_years],
+            "missing": [m.to_dict() for m in self.missing],
+        }
+
+
+def _span_json(span: DateRange | None) -> list[str] | None:
+    return None if span is None else [span[0].isoformat(), span[1].isoformat()]
+
+
+def _school_year_name(school_year: int) -> str:
+    return f"{school_year:04d}-{(school_year + 1) % 100:02d}"
+
+
+def _clip(school_year: int, start: dt.date, end: dt.date) -> DateRange:
+    """The part of ``start``–``end`` in the school year (kept inside the dates Python can represent)."""
+    first = max(start, dt.date(school_year, 9, 1)) if school_year >= dt.MINYEAR else start
+    last = min(end, dt.date(school_year + 1, 8, 31)) if school_year < dt.MAXYEAR else end
+    return first, last
+
+
+def _merge(spans: Iterable[DateRange]) -> tuple[DateRange, ...]:
+    """Date ranges sorted, with overlapping or touching ranges joined."""
+    out: list[DateRange] = []
+    for first, last in sorted(spans):
+        if out and first <= out[-1][1] + dt.timedelta(days=1):
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return tuple(out)
+
+
+def _intersect(a: Sequence[DateRange], b: Sequence[DateRange]) -> tuple[DateRange, ...]:
+    out: list[DateRange] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        first, last = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if first <= last:
+            out.append((first, last))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return _merge(out)
 
 
 def _vacation_reason(name: str, group: str) -> tuple[str, str]:
@@ -331,7 +623,8 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def load_calendar(directory: Path, chain: Sequence[str]) -> Calendar:
-    """Merge ``<directory>/<code>.yaml`` along the chain, national first; more specific data replaces."""
+    """Merge ``<directory>/<code>.yaml`` along the chain, national first; more specific data replaces a
+    year, or a school year's group, that a less specific level also gives."""
     problems: list[str] = []
     years: dict[int, HolidayYear] = {}
     vacations: dict[tuple[int, str], SchoolYearGroup] = {}
@@ -347,8 +640,8 @@ def load_calendar(directory: Path, chain: Sequence[str]) -> Calendar:
         if level != code:
             problems.append(f"{path}: level: says {level!r} but the file is for {code!r}")
             continue
-        years.update(file_years)
-        vacations.update(file_vacations)
+        years.update({y: replace(info, level=code) for y, info in file_years.items()})
+        vacations.update({k: replace(info, level=code) for k, info in file_vacations.items()})
     if problems:
         raise DataFileError(problems)
-    return Calendar(years, vacations)
+    return Calendar(years, vacations, chain)

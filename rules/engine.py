@@ -2,27 +2,39 @@
 
     engine = Engine.load("440106")            # jurisdiction chain: parameters and calendars, validated
     ctx = engine.at(datetime.date(2026, 11, 30))   # every parameter resolved once for the date
-    result = ctx.evaluate(doc, statements)    # -> Evaluation(findings, uncovered_dates)
+    result = ctx.evaluate(doc, statements)    # -> Evaluation(findings, uncovered_dates, risk)
+    ctx.risk(open_findings, complaints_30d=n)      # the service's risk tier, complaints counted
+    engine.calendar_coverage(as_of)           # how far ahead the calendar data reaches, and what is missing
 
 ``doc`` is the institution document of the data formats (a plain dict as parsed from JSON) and is assumed to
 have passed the door's validation. ``statements`` are the institution's accepted (not superseded) escrow
 statements in any order; ``None`` means "no statement data supplied", and then the rules that read statements
 are not evaluated (``[]`` means the institution has none, which FEE-STATEMENT-MISSING may report).
+
+A statement is a dict with the summary fields of the data formats (``period``, ``mode``, the balances and
+totals, ``unearned_liability_fen``) and its ``lines``. FEE-PREPAY-CAP reads the ``receipt`` lines of every
+statement; RISK-LARGE-RELEASE reads the ``release`` and ``refund`` lines of the latest one, so the latest
+statement must be passed with all its lines. The other rules read the summary fields only.
+
+Parameters are resolved once for ``as_of``. A rule that judges something by the limits in force on its own
+date (a receipt line by the line's ``date``) asks :meth:`Context.values_on`, which resolves through the same
+chain lazily and caches per parameter segment, so an evaluation that needs no other date does no extra work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rules.calendar import Calendar, load_calendar
+from rules.calendar import Calendar, CalendarCoverage, load_calendar
 from rules.catalogue import all_checks, all_rules
 from rules.model import Evaluation, Finding, Rule
 from rules.parameters import ParameterChain, Resolved, canonical_hash, load_chain, to_jsonable
+from rules.risk import Risk, risk_tier
 from rules.text import display_value
 from rules.yamlio import DataFileError, load_file
 
@@ -151,6 +163,70 @@ class Engine:
         """An evaluation context for ``as_of``: parameters resolved and rules selected once, reusable."""
         return Context(self, as_of)
 
+    def calendar_coverage(self, as_of: dt.date) -> CoverageCheck:
+        """How far ahead of ``as_of`` the calendar data reaches (校历数据覆盖检查), for staff.
+
+        ``covered_until`` is the last day up to which the State Council holiday notice and both stage
+        groups' school vacations are known without a gap from ``as_of`` (None when ``as_of`` itself is not
+        covered); ``warn`` is true when fewer than ``calendar.warning_days`` (default
+        :data:`CALENDAR_WARNING_DAYS`) days are left; ``missing`` says in Chinese and English what data is
+        missing from ``as_of`` to the warning horizon (and at the end of the coverage).
+        """
+        resolved = self.parameters.resolve(as_of).get("calendar.warning_days")
+        warning_days = int(resolved.value) if resolved is not None else CALENDAR_WARNING_DAYS
+        detail = self.calendar.coverage(as_of)
+        until = detail.covered_until
+        days_left = (until - as_of).days if until is not None else None
+        horizon = as_of + dt.timedelta(days=warning_days)
+        if until is not None and until >= horizon and until < dt.date.max:
+            horizon = until + dt.timedelta(days=1)
+        missing_zh, missing_en = self.calendar.missing_between(as_of, horizon)
+        return CoverageCheck(
+            as_of=as_of,
+            jurisdiction=self.jurisdiction.code,
+            covered_until=until,
+            days_left=days_left,
+            warning_days=warning_days,
+            warn=days_left is None or days_left < warning_days,
+            missing_zh=missing_zh,
+            missing_en=missing_en,
+            detail=detail,
+        )
+
+
+CALENDAR_WARNING_DAYS = 60
+"""Warn when the calendar data covers fewer days than this after the business date (used when the parameter
+``calendar.warning_days`` is not in force)."""
+
+
+@dataclass(frozen=True)
+class CoverageCheck:
+    """The answer of :meth:`Engine.calendar_coverage`: plain data for ``supervision calendar check``, the run
+    page and the dashboard."""
+
+    as_of: dt.date
+    jurisdiction: str
+    covered_until: dt.date | None
+    days_left: int | None
+    warning_days: int
+    warn: bool
+    missing_zh: tuple[str, ...]
+    missing_en: tuple[str, ...]
+    detail: CalendarCoverage
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "jurisdiction": self.jurisdiction,
+            "covered_until": self.covered_until.isoformat() if self.covered_until else None,
+            "days_left": self.days_left,
+            "warning_days": self.warning_days,
+            "warn": self.warn,
+            "missing_zh": list(self.missing_zh),
+            "missing_en": list(self.missing_en),
+            "detail": self.detail.to_dict(),
+        }
+
 
 class Memo:
     """A memo of checks' work for one evaluation date, bounded: each entry weighs 1 plus what it holds (the
@@ -201,6 +277,8 @@ class Context:
         self._rules = {r.id: r for r in engine.rules}
         self.cache = Memo()
         """Per-date memo for checks (e.g. a course term's vacation overlap), bounded (:class:`Memo`)."""
+        self._on: dict[dt.date | None, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+        self._segment = engine.parameters.segment(as_of)
 
     def _applies(self, rule: Rule) -> bool:
         required = (p for p in rule.parameters if p not in rule.optional_parameters)
@@ -217,6 +295,27 @@ class Context:
             return None
         return start + dt.timedelta(days=rule.effective_offset_days)
 
+    def values_on(self, day: dt.date) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The parameter values in force on another ``day`` and their traces, resolved through the same
+        chain. Resolved lazily and cached per parameter segment (a stretch of days on which no parameter
+        changes), so the cache is bounded by the data, not by the dates asked about."""
+        segment = self.engine.parameters.segment(day)
+        if segment == self._segment:
+            return self.values, self._traces
+        hit = self._on.get(segment)
+        if hit is None:
+            resolved = self.engine.parameters.resolve(day)
+            hit = ({n: r.value for n, r in resolved.items()}, {n: r.trace() for n, r in resolved.items()})
+            self._on[segment] = hit
+        return hit
+
+    def risk(self, open_findings: Iterable[tuple[str, str]], *, complaints_30d: int = 0) -> Risk:
+        """The risk tier of an institution with these open ``(rule_id, subject)`` findings and this many
+        complaints received in the last 30 days, with the ``risk.complaints_30d`` threshold in force on
+        ``as_of`` (complaints are not counted when the parameter is not in force)."""
+        threshold = self.values.get("risk.complaints_30d")
+        return risk_tier(open_findings, complaints_30d=complaints_30d, complaint_threshold=threshold)
+
     def parameter(self, name: str) -> Resolved | None:
         """A parameter's value in force on ``as_of`` with its provenance, or None when none is in force."""
         return self.resolved.get(name)
@@ -231,7 +330,8 @@ class Context:
         findings = inspection.findings
         if len(findings) > 1:
             findings.sort(key=_finding_key)
-        return Evaluation(findings, inspection.uncovered or frozenset())
+        risk = risk_tier((f.rule_id, f.subject) for f in findings)
+        return Evaluation(findings, inspection.uncovered or frozenset(), risk)
 
     def describe(self, rule_id: str) -> tuple[str, str]:
         """A rule's (Chinese, English) description with parameter values in force filled in."""
@@ -321,11 +421,12 @@ class Inspection:
         facts: dict[str, Any],
         comparison: str,
         parameters: Sequence[str] | None = None,
+        on: dt.date | None = None,
     ) -> None:
         """Add a finding of ``rule_id`` about ``subject``; the trace lists the rule's parameters in force
-        (or just ``parameters``)."""
+        (or just ``parameters``) on ``as_of``, or on the day ``on`` when the check judged by that day's."""
         rule = self.ctx._rules[rule_id]
-        traces = self.ctx._traces
+        traces = self.ctx._traces if on is None else self.ctx.values_on(on)[1]
         names = rule.parameters if parameters is None else parameters
         trace = {
             "facts": facts,
@@ -360,4 +461,14 @@ def _statements(statements: Sequence[Mapping[str, Any]] | None, month: str) -> l
     return usable
 
 
-__all__ = ["Context", "Engine", "Inspection", "Jurisdiction", "Memo", "load_jurisdictions", "to_jsonable"]
+__all__ = [
+    "CALENDAR_WARNING_DAYS",
+    "Context",
+    "CoverageCheck",
+    "Engine",
+    "Inspection",
+    "Jurisdiction",
+    "Memo",
+    "load_jurisdictions",
+    "to_jsonable",
+]

@@ -22,6 +22,8 @@ case gives only what differs from the base:
     unless ``exact: true``, when the whole set of findings must equal ``expect``.
 ``uncovered``
     the dates that must be reported as not covered by the calendar (checked when given, or when ``exact``).
+``risk``
+    the risk tier the findings must set, ``{tier: red, because: [FEE-NO-ESCROW]}`` (checked when given).
 """
 
 from __future__ import annotations
@@ -37,7 +39,19 @@ from rules.yamlio import DataFileError, load_file
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 _CASE_FIELDS = frozenset(
-    {"name", "note", "as_of", "jurisdiction", "overlay", "doc", "statements", "expect", "exact", "uncovered"}
+    {
+        "name",
+        "note",
+        "as_of",
+        "jurisdiction",
+        "overlay",
+        "doc",
+        "statements",
+        "expect",
+        "exact",
+        "uncovered",
+        "risk",
+    }
 )
 
 
@@ -54,6 +68,7 @@ class GoldenCase:
     exact: bool = False
     uncovered: frozenset[dt.date] | None = None
     overlay: dict[str, Any] | None = None
+    risk: dict[str, Any] | None = None
     note: str = field(default="", compare=False)
 
 
@@ -141,6 +156,9 @@ def load_cases(directory: Path = GOLDEN_DIR) -> list[GoldenCase]:
                     exact=bool(raw.get("exact", False)),
                     uncovered=None if uncovered is None else frozenset(_date(d) for d in uncovered),
                     overlay=raw.get("overlay"),
+                    risk=None
+                    if raw.get("risk") is None
+                    else {"tier": raw["risk"]["tier"], "because": list(raw["risk"].get("because") or [])},
                     note=str(raw.get("note", "")),
                 )
             )

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rules.risk import Risk
+
 Severity = Literal["critical", "major", "minor", "notice"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "major", "minor", "notice")
 
@@ -102,15 +104,19 @@ class Finding:
 class Evaluation:
     """The result of evaluating one institution on one date (评估结果).
 
-    ``findings`` are sorted by rule ID, then subject. ``uncovered_dates`` are the dates the rest-day rule
-    needed calendar data for and found none (the rule reported nothing for them).
+    ``findings`` are sorted by rule ID, then subject. ``uncovered_dates`` are the distinct dates of dated
+    sessions that the rest-day rule needed calendar data for and found none (the rule reported nothing for
+    them; a course term is never counted day by day). ``risk`` is the risk tier the findings set (without
+    complaints, which only the service counts: see :func:`rules.risk.risk_tier`).
     """
 
     findings: list[Finding]
     uncovered_dates: frozenset[dt.date]
+    risk: Risk
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "findings": [f.to_dict() for f in self.findings],
             "uncovered_dates": sorted(d.isoformat() for d in self.uncovered_dates),
+            "risk": self.risk.to_dict(),
         }

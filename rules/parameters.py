@@ -19,7 +19,9 @@ the key, never silently ignored.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -100,6 +102,37 @@ SPECS: dict[str, ParameterSpec] = {
         _spec("escrow.reserve_min_fen", "money", "fixed minimum of a risk reserve, fen"),
         _spec("statement.due_day", "day_of_month", "day of the following month a statement is due by"),
         _spec("premises.min_m2_per_student", "decimal", "least floor area per concurrent student, m²"),
+        _spec("licence.expiry_warning_days", "positive_int", "days before a licence expires to warn"),
+        _spec(
+            "statement.max_lookback_months",
+            "positive_int",
+            "most missing statement periods reported, counting back from the last one due",
+        ),
+        _spec(
+            "risk.coverage_margin_pct",
+            "non_negative_int",
+            "percentage points above the required coverage below which supervised money is thin",
+        ),
+        _spec(
+            "risk.surge_factor",
+            "positive_int",
+            "how many times the recent monthly average of receipts a month's receipts may reach",
+        ),
+        _spec(
+            "risk.large_txn_pct",
+            "positive_int",
+            "largest release or refund line, percent of the statement's opening balance",
+        ),
+        _spec(
+            "risk.complaints_30d",
+            "positive_int",
+            "complaints in the last 30 days that raise an institution's risk tier to yellow",
+        ),
+        _spec(
+            "calendar.warning_days",
+            "positive_int",
+            "days ahead that calendar data must cover before staff are warned",
+        ),
     )
 }
 
@@ -431,6 +464,25 @@ class ParameterChain:
     """The parameter files of a jurisdiction chain, national first, after any candidate overlays."""
 
     levels: tuple[tuple[str, LevelParameters], ...]
+
+    @functools.cached_property
+    def boundaries(self) -> tuple[dt.date, ...]:
+        """Every date on which some parameter's value may change (a period's start, or the day after its
+        end), sorted. Between two boundaries every parameter resolves the same."""
+        days: set[dt.date] = set()
+        for _, params in self.levels:
+            for periods in params.values():
+                for p in periods:
+                    days.add(p.effective_from)
+                    if p.effective_to is not None and p.effective_to < dt.date.max:
+                        days.add(p.effective_to + dt.timedelta(days=1))
+        return tuple(sorted(days))
+
+    def segment(self, day: dt.date) -> dt.date | None:
+        """The last boundary on or before ``day`` (None before the first): ``resolve`` gives the same
+        answer for every day of a segment, so a cache of resolutions may be keyed by it."""
+        i = bisect.bisect_right(self.boundaries, day)
+        return self.boundaries[i - 1] if i else None
 
     def resolve(self, day: dt.date) -> dict[str, Resolved]:
         """Every parameter in force on ``day``: the most specific level with a period covering it wins."""

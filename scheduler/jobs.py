@@ -73,7 +73,8 @@ def publish_lists(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
 
 
 def rule_run(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
-    """The nightly full rule run as of the scheduled date."""
+    """The nightly full rule run as of the scheduled date; then a case for each institution turned red."""
+    from supervision.cases import casework
     from supervision.compliance import runs as compliance
 
     with session_scope(ctx.engine) as session:
@@ -84,7 +85,16 @@ def rule_run(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
             now=ctx.clock.now(),
             jurisdiction=ctx.settings.jurisdiction,
         )
-        return {"as_of": as_of(fire_time).isoformat(), "run": run.id, "institutions": run.institutions}
+        answer: dict[str, Any] = {
+            "as_of": as_of(fire_time).isoformat(),
+            "run": run.id,
+            "institutions": run.institutions,
+        }
+    with session_scope(ctx.engine) as session:
+        answer["risk_cases"] = casework.open_risk_cases(
+            session, now=ctx.clock.now(), jurisdiction=ctx.settings.jurisdiction
+        )
+    return answer
 
 
 def follow_up(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
@@ -96,7 +106,10 @@ def follow_up(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:
         moved = casework.follow_up(
             session, as_of(fire_time), now=ctx.clock.now(), jurisdiction=ctx.settings.jurisdiction
         )
-    return {"as_of": as_of(fire_time).isoformat(), "moved": moved}
+    # Tiers turned red by the day's re-evaluations (a statement accepted, a registry edit) get their case.
+    with session_scope(ctx.engine) as session:
+        cases = casework.open_risk_cases(session, now=ctx.clock.now(), jurisdiction=ctx.settings.jurisdiction)
+    return {"as_of": as_of(fire_time).isoformat(), "moved": moved, "risk_cases": cases}
 
 
 def statement_deadline(ctx: JobContext, fire_time: dt.datetime) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+import itertools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from rules.catalogue import rule
 from rules.model import COMPULSORY, SCHOOL_STAGES
-from rules.text import course_en, course_zh
+from rules.text import STAGE_ZH, course_en, course_zh
 
 if TYPE_CHECKING:
     from rules.engine import Inspection
@@ -186,3 +188,135 @@ def npo_subject(ins: Inspection) -> None:
         facts,
         f"nature = {nature} != non_profit; compulsory subject training by {' and '.join(reasons)}",
     )
+
+
+@rule(
+    "BAN-PRESCHOOL-SUBJECT",
+    severity="critical",
+    area="ban",
+    title=("面向学龄前儿童开展线下学科类培训", "Offline subject training for preschool children"),
+    description=(
+        "严禁面向学龄前儿童开展线下学科类（含外语）培训：学前班、幼小衔接班、思维训练班等不得教授学科内容，"
+        "无论机构何时获批。",
+        "No offline subject training (foreign languages included) may be given to preschool children: "
+        "preschool classes, school-readiness and 'thinking training' classes may not teach subject "
+        "content, however old the licence.",
+    ),
+    legal_basis="中办发〔2021〕40号 (严禁…面向学龄前儿童开展线下学科类(含外语)培训)",
+    parameters=("ban.effective_from",),
+    effective_from_parameter="ban.effective_from",
+)
+def ban_preschool_subject(ins: Inspection) -> None:
+    """学龄前线下学科类培训: an offline subject course for preschool children (online is
+    BAN-PRESCHOOL-ONLINE)."""
+    for course in ins.doc["courses"]:
+        if (
+            course["mode"] != "offline"
+            or course["category"] != "subject"
+            or "preschool" not in course["stages"]
+        ):
+            continue
+        code = course["code"]
+        ins.report(
+            "BAN-PRESCHOOL-SUBJECT",
+            code,
+            f"{course_zh(course)}是面向学龄前儿童的线下学科类培训",
+            f"{course_en(course)} is offline subject training for preschool children",
+            {
+                f"courses[{code}].mode": "offline",
+                f"courses[{code}].category": "subject",
+                f"courses[{code}].subject": course.get("subject"),
+                f"courses[{code}].stages": sorted(course["stages"]),
+            },
+            "mode = offline and category = subject and preschool in stages",
+        )
+
+
+def _covers(entry: Mapping[str, Any], category: str | None, stage: str) -> bool:
+    """Whether a scope (the product of its categories and stages) covers ``stage`` with ``category`` (with
+    any category when None)."""
+    if stage not in entry["stages"]:
+        return False
+    return bool(entry["categories"]) if category is None else category in entry["categories"]
+
+
+def _scope_json(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "from": entry["from"],
+        "categories": sorted(entry["categories"]),
+        "stages": sorted(entry["stages"]),
+        "modes": sorted(entry.get("modes") or ()),
+    }
+
+
+@rule(
+    "BAN-SCOPE-EXTENDED",
+    severity="critical",
+    area="ban",
+    title=("停止审批后扩大许可范围", "Licence scope widened after the ban"),
+    description=(
+        "自{ban.effective_from}起不再审批新的学科类和学龄前培训，也不得通过变更已有办学许可证的范围规避："
+        "在此之后许可范围新增中小学学段的学科类培训，或新增学龄前学段"
+        "（仅限学科类时：{ban.preschool_all_categories}为否），均属违规。",
+        "From {ban.effective_from} no new subject or preschool training is approved, and an old licence may "
+        "not be widened to get round the ban: a scope change on or after that date that adds subject "
+        "training for a school stage, or adds the preschool stage (every category unless "
+        "{ban.preschool_all_categories} is no, then subject only), breaks it.",
+    ),
+    legal_basis="中办发〔2021〕40号 (不再审批)",
+    parameters=("ban.effective_from", "ban.preschool_all_categories"),
+    effective_from_parameter="ban.effective_from",
+)
+def ban_scope_extended(ins: Inspection) -> None:
+    """变更许可范围规避停批: an entry of the scope history from the ban on that adds subject training for a
+    school stage, or the preschool stage, compared with the entry just before it. The first entry is the
+    first approval (BAN-SUBJECT-NEW, BAN-PRESCHOOL-NEW judge it)."""
+    licence = ins.doc.get("licence")
+    history = licence.get("scope_history") if licence is not None else None
+    if not history or len(history) < 2:
+        return
+    ban: dt.date = ins.ctx.values["ban.effective_from"]
+    all_categories: bool = ins.ctx.values["ban.preschool_all_categories"]
+    since = ban.isoformat()
+    entries = sorted(history, key=lambda e: e["from"])
+    for previous, entry in itertools.pairwise(entries):
+        if entry["from"] < since:
+            continue
+        added = [
+            s
+            for s in ("primary", "junior", "senior")
+            if _covers(entry, "subject", s) and not _covers(previous, "subject", s)
+        ]
+        preschool_category = None if all_categories else "subject"
+        preschool = _covers(entry, preschool_category, "preschool") and not _covers(
+            previous, preschool_category, "preschool"
+        )
+        if not added and not preschool:
+            continue
+        zh: list[str] = []
+        en: list[str] = []
+        cmp: list[str] = []
+        if added:
+            zh.append("学科类培训学段" + "、".join(STAGE_ZH[s] for s in added))
+            en.append("subject training for " + ", ".join(added))
+            cmp.append(", ".join(f"(subject, {s})" for s in added) + " covered now, not before")
+        if preschool:
+            zh.append("学龄前学段" + ("" if all_categories else "（学科类）"))
+            en.append("the preschool stage" + ("" if all_categories else " with subject training"))
+            cmp.append(
+                ("(any category, preschool)" if all_categories else "(subject, preschool)")
+                + " covered now, not before"
+            )
+        when = entry["from"]
+        ins.report(
+            "BAN-SCOPE-EXTENDED",
+            when,
+            f"办学许可范围于{when}变更，在{since}停止审批之后新增了{'和'.join(zh)}",
+            f"The licence scope was changed on {when}, on or after the ban of {since}, adding "
+            + " and ".join(en),
+            {
+                f"licence.scope_history[{previous['from']}]": _scope_json(previous),
+                f"licence.scope_history[{when}]": _scope_json(entry),
+            },
+            f"{when} >= {since} is true; " + "; ".join(cmp),
+        )

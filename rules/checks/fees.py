@@ -58,21 +58,26 @@ def _prepay_breaches(
     title=("预收费超过上限", "Prepaid charge over the limit"),
     description=(
         "不得一次性收取或以充值、次卡等形式变相收取时间跨度超过{prepay.max_months}个月或"
-        "{prepay.max_lessons}课时的费用，且金额不得超过{prepay.max_fen}。",
+        "{prepay.max_lessons}课时的费用，且金额不得超过{prepay.max_fen}。"
+        "课程套餐按评估日的上限检查；资金监管报表的每笔收款按收款当日有效的上限检查。",
         "No single prepaid charge (including top-ups and lesson cards) may cover more than "
-        "{prepay.max_months} months or {prepay.max_lessons} lessons, or exceed {prepay.max_fen}.",
+        "{prepay.max_months} months or {prepay.max_lessons} lessons, or exceed {prepay.max_fen}. "
+        "Packages are judged by the limits in force on the evaluation date, each receipt of a statement by "
+        "the limits in force on the day it was received.",
     ),
     legal_basis="教监管函〔2021〕2号 (3 months / 60 lessons); 教监管〔2022〕4号 (and at most 5,000 yuan)",
     optional_parameters=_LIMITS,
     effective_from=PREPAY_NOTICE,
+    version=2,
 )
 def prepay_cap(ins: Inspection) -> None:
-    """预收费上限: each package and each receipt line within 60 lessons, 3 months and 5,000 yuan."""
-    values = ins.ctx.values
+    """预收费上限: each package (limits on ``as_of``) and each receipt line (limits on the line's own
+    ``date``: a receipt dated before a limit took effect is not judged by it) within 60 lessons, 3 months
+    and 5,000 yuan."""
+    ctx = ins.ctx
+    values = ctx.values
     in_force = [name for name in _LIMITS if name in values]
-    if not in_force:
-        return
-    for course in ins.doc["courses"]:
+    for course in ins.doc["courses"] if in_force else ():
         for package in course.get("prepaid_packages") or ():
             breaches = _prepay_breaches(values, package["lessons"], package["months"], package["price_fen"])
             if breaches:
@@ -100,7 +105,9 @@ def prepay_cap(ins: Inspection) -> None:
             if line["type"] != "receipt":
                 continue
             lessons, months, amount = line.get("lessons"), line.get("months"), line["amount_fen"]
-            breaches = _prepay_breaches(values, lessons, months, amount)
+            day = dt.date.fromisoformat(line["date"])
+            on_day, _ = ctx.values_on(day)
+            breaches = _prepay_breaches(on_day, lessons, months, amount)
             if breaches:
                 ref = line["ref"]
                 ins.report(
@@ -119,8 +126,9 @@ def prepay_cap(ins: Inspection) -> None:
                             "package_code": line.get("package_code"),
                         }
                     },
-                    "; ".join(b[2] for b in breaches),
-                    in_force,
+                    "; ".join(b[2] for b in breaches) + f" (limits in force on {line['date']})",
+                    [name for name in _LIMITS if name in on_day],
+                    on=day,
                 )
 
 
@@ -331,45 +339,95 @@ def _due_month(ctx: Context) -> tuple[str, dt.date]:
     return result
 
 
+@functools.lru_cache(maxsize=4096)
+def month_index(period: str) -> int:
+    return int(period[:4]) * 12 + int(period[5:7]) - 1
+
+
+@functools.lru_cache(maxsize=4096)
+def period_name(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 @rule(
     "FEE-STATEMENT-MISSING",
     severity="major",
     area="fees",
     title=("未按时报送资金监管报表", "Escrow statement not filed on time"),
     description=(
-        "有预收费或受监管账户的机构，应在每月{statement.due_day}日（含）前报送上月的资金监管报表。",
+        "有预收费或受监管账户的机构，应在每月{statement.due_day}日（含）前报送上月的资金监管报表。"
+        "自资金纳入监管的月份（或最早一期报表）起，每个逾期未报的月份各记一条，最多列出最近"
+        "{statement.max_lookback_months}个月。",
         "An institution with prepaid money or a supervised account files each month's statement by day "
-        "{statement.due_day} of the following month.",
+        "{statement.due_day} of the following month. Every overdue month since its money came under "
+        "supervision (or since its earliest statement) is one finding, at most the last "
+        "{statement.max_lookback_months} months.",
     ),
     legal_basis="local fund-supervision rules",
     parameters=("statement.due_day",),
+    optional_parameters=("statement.max_lookback_months",),
     effective_from=PREPAY_NOTICE,
+    version=2,
 )
 def statement_missing(ins: Inspection) -> None:
-    """资金监管报表逾期: the last month past its deadline has no accepted statement."""
+    """资金监管报表逾期: every month past its deadline without an accepted statement, counted from the month
+    of ``escrow.since`` (else the earliest accepted statement; with neither, only the last month due), at
+    most ``statement.max_lookback_months`` months: the last one due and those before it."""
     if ins.statements is None:
         return
     doc = ins.doc
     account, packages = _has_account(doc), _has_packages(doc)
     if not account and not packages:
         return
-    period, deadline = _due_month(ins.ctx)
-    if any(s["period"] == period for s in ins.statements):
+    ctx = ins.ctx
+    last, deadline = _due_month(ctx)
+    last_index = month_index(last)
+    since = (doc.get("escrow") or {}).get("since")
+    filed = {s["period"] for s in ins.statements}
+    if since:
+        first_index, counted_from = month_index(since), f"escrow.since = {since}"
+    elif ins.statements:
+        earliest = ins.statements[0]["period"]
+        first_index, counted_from = month_index(earliest), f"earliest accepted statement {earliest}"
+    else:
+        first_index, counted_from = last_index, "no escrow.since and no statement: the last period due only"
+    lookback: int | None = ctx.values.get("statement.max_lookback_months")
+    # without a look-back in force, only the last period due is checked
+    first_index = max(first_index, last_index - lookback + 1) if lookback is not None else last_index
+    missing = [p for p in map(period_name, range(first_index, last_index + 1)) if p not in filed]
+    if not missing:
         return
-    as_of = ins.ctx.as_of.isoformat()
-    ins.report(
-        "FEE-STATEMENT-MISSING",
-        period,
-        f"{period}的资金监管报表应于{deadline.isoformat()}（含）前报送，截至{as_of}仍未报送",
-        f"The statement for {period} was due by {deadline.isoformat()} and has not been filed by {as_of}",
-        {
-            "escrow.mode": (doc.get("escrow") or {}).get("mode"),
-            "has prepaid packages": packages,
-            "accepted statement periods": [s["period"] for s in ins.statements],
-            "as_of": as_of,
-        },
-        f"deadline {deadline.isoformat()} < {as_of} is true and no accepted statement for {period}",
+    as_of = ctx.as_of.isoformat()
+    due_day: int = ctx.values["statement.due_day"]
+    facts = {
+        "escrow.mode": (doc.get("escrow") or {}).get("mode"),
+        "escrow.since": since,
+        "has prepaid packages": packages,
+        "accepted statement periods": sorted(filed),
+        "as_of": as_of,
+    }
+    window = (
+        f"periods {period_name(first_index)} to {last} checked ({counted_from}"
+        + (f"; at most {lookback} periods" if lookback is not None else "")
+        + ")"
     )
+    for period in missing:
+        due = deadline if period == last else _deadline(period, due_day)
+        ins.report(
+            "FEE-STATEMENT-MISSING",
+            period,
+            f"{period}的资金监管报表应于{due.isoformat()}（含）前报送，截至{as_of}仍未报送",
+            f"The statement for {period} was due by {due.isoformat()} and has not been filed by {as_of}",
+            facts,
+            f"deadline {due.isoformat()} < {as_of} is true and no accepted statement for {period}; {window}",
+        )
+
+
+def _deadline(period: str, due_day: int) -> dt.date:
+    """Day ``due_day`` (or the month's last day) of the month after ``period``."""
+    index = month_index(period) + 1
+    year, month = index // 12, index % 12 + 1
+    return dt.date(year, month, min(due_day, _calendar.monthrange(year, month)[1]))
 
 
 @functools.lru_cache(maxsize=4096)

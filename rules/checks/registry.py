@@ -224,3 +224,51 @@ def licence_scope(ins: Inspection) -> None:
             },
             "; ".join(f"{item} not in scope" for item in en),
         )
+
+
+DOUBLE_REDUCTION = dt.date(2021, 7, 24)
+
+
+@rule(
+    "LIC-EXPIRING",
+    severity="notice",
+    area="licensing",
+    title=("办学许可证即将到期", "Licence about to expire"),
+    description=(
+        "办学许可证有效，但距有效期届满不足{licence.expiry_warning_days}天，机构应及时申请延续。",
+        "The licence is valid but expires in fewer than {licence.expiry_warning_days} days; the institution "
+        "should apply for renewal in time.",
+    ),
+    legal_basis="renewal is applied for before expiry (民办教育促进法); the seed's 风险预警",
+    parameters=("licence.expiry_warning_days",),
+    effective_from=DOUBLE_REDUCTION,
+)
+def licence_expiring(ins: Inspection) -> None:
+    """许可证即将到期: a valid licence whose last day is fewer than 60 days away (59 fires, 60 does not)."""
+    licence = ins.doc.get("licence")
+    if licence is None or licence["status"] != "valid":
+        return
+    as_of = ins.ctx.as_of
+    valid_until = dt.date.fromisoformat(licence["valid_until"])
+    if valid_until < as_of:
+        return
+    days: int = ins.ctx.values["licence.expiry_warning_days"]
+    left = (valid_until - as_of).days
+    if left >= days:
+        return
+    ins.report(
+        "LIC-EXPIRING",
+        "institution",
+        f"办学许可证{licence.get('number', '')}有效期至{valid_until.isoformat()}，还有{left}天到期"
+        f"（不足{days}天），请及时办理延续",
+        f"Licence {licence.get('number', '')} is valid until {valid_until.isoformat()} and expires in {left} "
+        f"days (fewer than {days}); renewal is due",
+        {
+            "licence.number": licence.get("number"),
+            "licence.status": "valid",
+            "licence.valid_until": valid_until.isoformat(),
+            "as_of": as_of.isoformat(),
+        },
+        f"{as_of.isoformat()} <= {valid_until.isoformat()} and {valid_until.isoformat()} - "
+        f"{as_of.isoformat()} = {left} days < {days} is true",
+    )

@@ -53,15 +53,16 @@ def _rest_day(ctx: Context, day: str, groups: tuple[str, ...]) -> tuple[str, str
     return result
 
 
-def _term(
-    ctx: Context, start: str, end: str, groups: tuple[str, ...]
-) -> tuple[list[tuple[str, str, tuple[dt.date, dt.date]]], frozenset[dt.date]]:
+TermCheck = tuple[list[tuple[str, str, tuple[dt.date, dt.date]]], list[tuple[int, str, str]]]
+
+
+def _term(ctx: Context, start: str, end: str, groups: tuple[str, ...]) -> TermCheck:
     key = ("term", start, end, groups)
     cached = ctx.cache.get(key)
     if cached is None:
-        cached = ctx.calendar.term_overlaps(dt.date.fromisoformat(start), dt.date.fromisoformat(end), groups)
+        cached = ctx.calendar.term_vacations(dt.date.fromisoformat(start), dt.date.fromisoformat(end), groups)
         ctx.cache.put(key, cached, weight=1 + len(cached[0]) + len(cached[1]))
-    result: tuple[list[tuple[str, str, tuple[dt.date, dt.date]]], frozenset[dt.date]] = cached
+    result: TermCheck = cached
     return result
 
 
@@ -85,7 +86,13 @@ def _term(
     effective_from=DOUBLE_REDUCTION,
 )
 def subject_restday(ins: Inspection) -> None:
-    """占用节假日、休息日、寒暑假: weekend slots, rest-day sessions, terms overlapping a vacation."""
+    """占用节假日、休息日、寒暑假: weekend slots, rest-day sessions, terms overlapping a vacation.
+
+    A dated session on a working day whose rest-day question the calendar cannot answer is an uncovered
+    date (counted once per distinct date). A term is judged against the vacations that are known; a
+    vacation it might overlap that is not loaded gives no finding and no uncovered dates (the calendar
+    coverage check names the missing data), and is named in the trace when the course is reported anyway.
+    """
     ctx = ins.ctx
     covered_stages: tuple[str, ...] = ctx.values["restday.stages"]
     for course in ins.doc["courses"]:
@@ -117,9 +124,9 @@ def subject_restday(ins: Inspection) -> None:
                     en.append(f"{session_en(session)} ({reason[1]})")
                     facts[f"courses[{code}].sessions[{session_id(session)}].date"] = day
         term = course.get("term")
+        unknown: list[tuple[int, str, str]] = []
         if term:
-            hits, uncovered = _term(ctx, term["start"], term["end"], groups)
-            ins.not_covered(uncovered)
+            hits, unknown = _term(ctx, term["start"], term["end"], groups)
             for name, group, (first, last) in hits:
                 label_zh, label_en = vacation_label(name, group)
                 zh.append(f"课程周期{term['start']}至{term['end']}与{label_zh}（{first}至{last}）重叠")
@@ -129,13 +136,18 @@ def subject_restday(ins: Inspection) -> None:
         if zh:
             facts[f"courses[{code}].category"] = "subject"
             facts[f"courses[{code}].stages"] = sorted(course["stages"])
+            comparison = "; ".join(en) + " is a rest day or vacation"
+            if unknown:
+                comparison += "; not judged (calendar data not loaded): " + ", ".join(
+                    f"{sy}-{(sy + 1) % 100:02d} {group} {name} vacation" for sy, group, name in unknown
+                )
             ins.report(
                 "TIME-SUBJECT-RESTDAY",
                 code,
                 f"{course_zh(course)}在休息日或假期开展学科类培训：{'；'.join(zh)}",
                 f"{course_en(course)} holds subject training on rest days or in vacations: {'; '.join(en)}",
                 facts,
-                "; ".join(en) + " is a rest day or vacation",
+                comparison,
             )
 
 

@@ -222,6 +222,19 @@ def open_case(
     return case
 
 
+def open_risk_cases(session: Session, *, now: dt.datetime, jurisdiction: str) -> list[str]:
+    """Open a case (source ``risk``) for every institution whose stored tier turned red and that has no risk
+    case opened since (none open, and none closed since it turned red: an officer who closed one while the
+    tier stays red is not handed it again). The scheduler calls it after each rule run and daily. Returns
+    the new case numbers."""
+    opened = []
+    for uscc, because in queries.red_without_risk_case(session):
+        case = open_risk_case(session, uscc, because, now=now, jurisdiction=jurisdiction)
+        if case is not None:
+            opened.append(case.reference)
+    return opened
+
+
 def open_risk_case(
     session: Session, uscc: str, because: list[str], *, now: dt.datetime, jurisdiction: str
 ) -> Case | None:
@@ -1068,6 +1081,7 @@ def institution_record(session: Session, uscc: str, actor: Actor, *, today: dt.d
     _, statements = escrow.list_statements(session, holder["id"], limit=24, offset=0)
     return {
         "doc": doc,
+        "risk": registry.risk(session, uscc),
         "findings": findings,
         "cases": cases,
         "decisions": decided,

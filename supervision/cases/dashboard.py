@@ -10,7 +10,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from sqlalchemy import Connection
 from sqlmodel import Session
 
 from supervision.cases import queries
@@ -42,8 +41,6 @@ STATUS_ZH = {"operating": "正常经营", "suspended": "暂停办学", "closed":
 SEVERITY_ZH = {"critical": "严重", "major": "较重", "minor": "一般", "notice": "提示"}
 TIER_ZH = {"red": "红色", "yellow": "黄色"}
 
-_risk_tier_column: dict[str, bool] = {}
-
 
 def dashboard(session: Session, *, today: dt.date, grid: str | None, jurisdiction: str) -> Dashboard:
     """The dashboard of ``grid`` (one of the jurisdiction's grids), or of the whole district when ``grid``
@@ -53,13 +50,10 @@ def dashboard(session: Session, *, today: dt.date, grid: str | None, jurisdictio
         raise Invalid("no such grid", [Problem("grid", f"{grid} is not a grid of this jurisdiction")])
 
     inspected_since = _months_before(today, 12)
-    with_tiers = risk_tier_available(session)
     by_category = dict.fromkeys(CATEGORIES, 0)
     by_status = dict.fromkeys(STATUSES, 0)
     operating = inspected = red = yellow = counted_now = 0
-    for r in queries.dashboard_institutions(
-        session, grid=grid, today=today, inspected_since=inspected_since, risk_tier=with_tiers
-    ):
+    for r in queries.dashboard_institutions(session, grid=grid, today=today, inspected_since=inspected_since):
         by_category[r.category] += r.n
         by_status[r.status] += r.n
         if r.status == "operating":
@@ -117,7 +111,7 @@ def dashboard(session: Session, *, today: dt.date, grid: str | None, jurisdictio
             inspected=inspected,
             share=inspected / operating if operating else None,
         ),
-        risk_tiers=RiskTierCounts(available=with_tiers, red=red, yellow=yellow),
+        risk_tiers=RiskTierCounts(red=red, yellow=yellow),
         subject_trend=subject_trend(session, today=today, grid=grid, counted_now=counted_now),
     )
 
@@ -148,34 +142,13 @@ def dashboard_charts(d: Dashboard) -> dict[str, str]:
             [(TIER_ZH["red"], d.risk_tiers.red), (TIER_ZH["yellow"], d.risk_tiers.yellow)],
             title=f"{where}风险预警机构",
             colours=tiers,
-            empty_text="暂无风险等级数据" if not d.risk_tiers.available else "无红色、黄色机构",
+            empty_text="无红色、黄色机构",
         ),
         "subject_trend": charts.line_chart(
             [(m.month, m.count) for m in d.subject_trend],
             title=f"{where}学科类培训机构数（月末，近24个月）",
         ),
     }
-
-
-def risk_tier_available(session: Session) -> bool:
-    """Whether the registry carries each institution's risk tier (风险等级).
-
-    The tier (``red``, ``yellow``, ``green``) is the rule engine's risk early warning (``rules.md``), stored
-    per institution in ``institution.risk_tier`` by a migration of the rule engine's work. Until that
-    migration has run the column does not exist and the dashboard shows zero red and yellow institutions
-    with ``available`` false. The catalogue is asked once per process and database (a migration runs before
-    the service starts)."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    key = engine.url.render_as_string(hide_password=True)
-    if key not in _risk_tier_column:
-        _risk_tier_column[key] = queries.has_risk_tier(session)
-    return _risk_tier_column[key]
-
-
-def forget_risk_tier_column() -> None:
-    """Ask the catalogue again at the next dashboard (after a migration in a running process; tests)."""
-    _risk_tier_column.clear()
 
 
 def subject_trend(
@@ -225,4 +198,4 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
-__all__ = ["DUE_DAYS", "dashboard", "dashboard_charts", "risk_tier_available", "subject_trend"]
+__all__ = ["DUE_DAYS", "dashboard", "dashboard_charts", "subject_trend"]

@@ -129,6 +129,23 @@ def next_inspection_id(session: Session) -> int:
     return int(session.execute(text("SELECT nextval('inspection_id_seq')")).scalar_one())
 
 
+_OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN_STATES) + ")"
+
+
+def red_without_risk_case(session: Session) -> list[tuple[str, list[str]]]:
+    """(credit code, reasons) of the institutions in the red tier with no risk case opened since they turned
+    red (and none open)."""
+    rows = session.execute(
+        text(
+            "SELECT i.uscc, i.risk_because FROM institution i WHERE i.risk_tier = 'red'"
+            " AND NOT EXISTS (SELECT 1 FROM enforcement_case c WHERE c.uscc = i.uscc AND c.source = 'risk'"
+            f"  AND (c.state IN {_OPEN_SQL} OR c.opened_at >= i.risk_changed_at))"
+            " ORDER BY i.uscc"
+        )
+    )
+    return [(r[0], list(r[1])) for r in rows]
+
+
 def open_case_of(session: Session, uscc: str, source: str | None = None) -> Case | None:
     stmt = select(Case).where(Case.uscc == uscc, col(Case.state).in_(OPEN_STATES))
     if source is not None:
@@ -406,31 +423,12 @@ def _grid_sql(column: str, grid: str | None) -> str:
     return f" AND {column} = :grid" if grid is not None else ""
 
 
-def has_risk_tier(session: Session) -> bool:
-    """Whether the institution table has the ``risk_tier`` column."""
-    return bool(
-        session.execute(
-            text(
-                "SELECT EXISTS (SELECT 1 FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND table_name = 'institution'"
-                " AND column_name = 'risk_tier')"
-            )
-        ).scalar_one()
-    )
-
-
 def dashboard_institutions(
-    session: Session, *, grid: str | None, today: dt.date, inspected_since: dt.date, risk_tier: bool
+    session: Session, *, grid: str | None, today: dt.date, inspected_since: dt.date
 ) -> list[Any]:
     """Institutions grouped by category (from the licence scope) and status, each group with how many of
     its operating institutions were inspected after ``inspected_since`` and how many are in the red and
-    yellow risk tiers (zero when ``risk_tier`` is false: the column does not exist)."""
-    tiers = (
-        "count(*) FILTER (WHERE i.risk_tier = 'red') AS red,"
-        " count(*) FILTER (WHERE i.risk_tier = 'yellow') AS yellow"
-        if risk_tier
-        else "0 AS red, 0 AS yellow"
-    )
+    yellow risk tiers."""
     # Grouped by two booleans and the status (a handful of groups the planner knows as such: one hash
     # aggregate), the category named afterwards.
     sql = f"""
@@ -442,7 +440,8 @@ SELECT l.id IS NULL AS unlicensed, coalesce('subject' = ANY(l.scope_categories),
        count(*) FILTER (WHERE i.status = 'operating' AND i.uscc IN (
          SELECT x.uscc FROM inspection x
          WHERE x.uscc IS NOT NULL AND x.inspected_on > :since AND x.inspected_on <= :today)) AS inspected,
-       {tiers}
+       count(*) FILTER (WHERE i.risk_tier = 'red') AS red,
+       count(*) FILTER (WHERE i.risk_tier = 'yellow') AS yellow
 FROM institution i LEFT JOIN licence l ON l.institution_id = i.id
 WHERE TRUE{_grid_sql("i.grid", grid)}
 GROUP BY 1, 2, 3

@@ -471,10 +471,8 @@ class InspectionCoverage(BaseModel):
 
 
 class RiskTierCounts(BaseModel):
-    """Institutions in the red and yellow risk tiers. ``available`` is false while the database has no tier
-    column (the counts are then zero)."""
+    """Institutions in the red and yellow risk tiers (风险等级, rules.md "Risk tier")."""
 
-    available: bool
     red: int
     yellow: int
 

@@ -26,6 +26,7 @@ app.add_typer(decisions.app, name="decisions")
 app.add_typer(escrow.keys_app, name="keys")
 app.add_typer(escrow.escrow_app, name="escrow")
 app.add_typer(rules.app, name="rules")
+app.add_typer(rules.calendar_app, name="calendar")
 
 
 def main() -> None:

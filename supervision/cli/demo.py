@@ -54,26 +54,34 @@ def demo_data(
 
 
 def _demo_decisions_and_lists(engine: Engine) -> None:
+    from supervision.cases import casework
     from supervision.compliance import runs as compliance
     from supervision.db import session_scope
     from supervision.demo.decisions import record_demo_decisions
+    from supervision.demo.warnings import load_demo_warnings
     from supervision.lists import service as lists
 
     clock = settings_clock()
     now = clock.now()
+    jurisdiction = get_settings().jurisdiction
     n = record_demo_decisions(engine, now)
     err.print(f"recorded {n} demo decisions")
+    n = load_demo_warnings(engine, now, jurisdiction)
+    err.print(f"gave {n} demo institutions statements and histories for the early warnings")
     with session_scope(engine) as session:  # findings first: the white list needs "no open critical finding"
         run = compliance.run_full(session, clock.today(), "system:demo-data", now=now)
     err.print(f"rule run {run.id}: {run.institutions} institutions checked")
     _demo_casework(engine)
+    with session_scope(engine) as session:  # after the demo cases, which pick institutions without a case
+        opened = casework.open_risk_cases(session, now=now, jurisdiction=jurisdiction)
+    err.print(f"opened {len(opened)} cases for institutions in the red risk tier")
     with session_scope(engine) as session:
         outcomes = lists.publish(
             session,
             as_of=clock.today(),
             now=now,
             actor="system:demo-data",
-            jurisdiction=get_settings().jurisdiction,
+            jurisdiction=jurisdiction,
         )
     for o in outcomes:
         err.print(f"{o.kind} list: {o.status}, edition {o.seq}, {o.entries} entries")

@@ -140,3 +140,53 @@ def rules_dry_run(
     if report_file:
         report_file.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         err.print(f"report written to {report_file}")
+
+
+calendar_app = typer.Typer(
+    help="The calendar data of the rest-day rule (节假日与校历).", no_args_is_help=True
+)
+
+
+@calendar_app.command("check")
+def calendar_check(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+    jurisdiction: Annotated[
+        str | None, typer.Option(help="jurisdiction code (default: the service's)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the answer as JSON")] = False,
+) -> None:
+    """List what the calendar data covers (holiday notices, school vacations) and what is missing; exits
+    with status 1 when fewer than ``calendar.warning_days`` (60) days are covered from the date, so that a
+    scheduled check can remind staff to add next year's notice in time."""
+    from rich.table import Table
+
+    from supervision.compliance import service as compliance
+    from supervision.settings import get_settings
+
+    day = as_of_date(as_of)
+    cov = compliance.calendar_coverage(jurisdiction or get_settings().jurisdiction, day)
+    if as_json:
+        typer.echo(json.dumps(cov.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        holidays = Table("year", "level", "notice", title="State Council holiday notices (节假日安排)")
+        for y in cov.detail.holiday_years:
+            holidays.add_row(str(y["year"]), y["level"], y["citation"])
+        err.print(holidays)
+        schools = Table(
+            "school year", "group", "level", "winter", "summer", title="School vacations (寒暑假)"
+        )
+        for s in cov.detail.school_years:
+            winter, summer = ("–".join(s[k]) if s[k] else "not loaded" for k in ("winter", "summer"))
+            schools.add_row(s["school_year"], s["group"], s["level"], winter, summer)
+        err.print(schools)
+        until = cov.covered_until.isoformat() if cov.covered_until else "not covered"
+        left = f" ({cov.days_left} days from {day})" if cov.days_left is not None else ""
+        err.print(f"covered until: {until}{left}")
+        for zh, en in zip(cov.missing_zh, cov.missing_en, strict=True):
+            err.print(f"[yellow]missing:[/yellow] {zh} ({en})")
+    if cov.warn:
+        err.print(
+            f"[yellow]fewer than {cov.warning_days} days of calendar data are left: add the State Council's "
+            "holiday notice and the city's school calendar (see the README)[/yellow]"
+        )
+        raise typer.Exit(1)

@@ -21,7 +21,11 @@ from supervision.escrow import schemas as escrow_schemas
 # holds them equal) but set-based: each child table is read once per range through its index instead of once
 # per institution, and objects are made from rows (``json_agg(v)``, ``row_to_json``) rather than key by key,
 # which together save about a quarter of the database's time on a full run.
-RANGE_DOCUMENTS_SQL = """
+_LICENCE = """'number', l.number, 'first_approved_on', l.first_approved_on, 'issued_on', l.issued_on,
+        'valid_until', l.valid_until, 'status', l.status, 'scope', json_build_object('categories',
+        l.scope_categories, 'stages', l.scope_stages, 'modes', l.scope_modes)"""
+_ESCROW = "'mode', i.escrow_mode, 'bank', i.escrow_bank, 'account_last4', i.escrow_account_last4"
+RANGE_DOCUMENTS_SQL = f"""
 WITH c AS MATERIALIZED (
   SELECT * FROM course WHERE institution_id > %(lo)s AND institution_id <= %(hi)s),
 sl AS (SELECT s.course_id, json_agg(v ORDER BY s.id) AS j
@@ -60,24 +64,25 @@ FROM institution i LEFT JOIN li l ON l.institution_id = i.id
 LEFT JOIN pr ON pr.institution_id = i.id LEFT JOIN te ON te.institution_id = i.id
 LEFT JOIN co ON co.institution_id = i.id,
 LATERAL (SELECT i.uscc, i.name, i.nature, i.status, i.district, i.grid, i.address,
-  CASE WHEN l.id IS NOT NULL THEN json_build_object('number', l.number,
-        'first_approved_on', l.first_approved_on, 'issued_on', l.issued_on, 'valid_until', l.valid_until,
-        'status', l.status, 'scope', json_build_object('categories', l.scope_categories,
-        'stages', l.scope_stages, 'modes', l.scope_modes)) END AS licence,
-  CASE WHEN i.has_escrow THEN json_build_object('mode', i.escrow_mode, 'bank', i.escrow_bank,
-        'account_last4', i.escrow_account_last4) END AS escrow,
+  CASE WHEN l.id IS NOT NULL AND l.scope_history IS NULL THEN json_build_object({_LICENCE})
+       WHEN l.id IS NOT NULL THEN json_build_object({_LICENCE}, 'scope_history', l.scope_history)
+       END AS licence,
+  CASE WHEN NOT i.has_escrow THEN NULL WHEN i.escrow_since IS NULL THEN json_build_object({_ESCROW})
+       ELSE json_build_object({_ESCROW}, 'since', i.escrow_since) END AS escrow,
   coalesce(pr.j, '[]') AS premises, coalesce(te.j, '[]') AS teachers, coalesce(co.j, '[]') AS courses) v
 WHERE i.id > %(lo)s AND i.id <= %(hi)s
 ORDER BY i.id
 """
 
 # What the rules read of a statement (the rules' facts): its summary, its id, what it amends, and its receipt
-# lines. No rule reads a release or a refund line (FEE-PREPAY-CAP checks every receipt line, FEE-NO-ESCROW
-# looks for one; releases and refunds count through the summary's totals), so those lines are neither read
-# nor built. A test (generated statements with every kind of line, and the golden cases) holds the findings
-# from these facts equal to those from the whole statements: a rule that comes to read other lines adds their
-# type here.
+# lines (FEE-PREPAY-CAP checks every receipt line, FEE-NO-ESCROW looks for one); of an institution's latest
+# statement also its release and refund lines (RISK-LARGE-RELEASE weighs each against the opening balance).
+# No other rule reads a release or a refund line (they count through the summary's totals), so the release
+# and refund lines of earlier statements are neither read nor built. A test (generated statements with every
+# kind of line, and the golden cases) holds the findings from these facts equal to those from the whole
+# statements: a rule that comes to read other lines adds their type here.
 RULE_LINE_TYPES = ("receipt",)
+LATEST_LINE_TYPES = ("receipt", "release", "refund")
 SUMMARY_FIELDS = ("id", *escrow_schemas.SUMMARY_FIELDS)
 
 # The escrow statements in force (accepted, not superseded: no later statement amends them) of the
@@ -95,23 +100,27 @@ LINES_SQL = """
 SELECT to_char(x.date, 'YYYY-MM-DD'), x.type, x.amount_fen, x.ref, x.package_code, x.lessons, x.months,
   x.statement_id
 FROM escrow_statement_line x
-WHERE x.statement_id = ANY(%(ids)s) AND x.type = ANY(%(types)s)
+WHERE x.statement_id = ANY(%(ids)s) AND (x.type = ANY(%(types)s) OR x.statement_id = ANY(%(latest)s))
 ORDER BY x.statement_id, x.seq
 """
 
 
-def statement(summary: Mapping[str, Any], lines: Iterable[Sequence[Any]]) -> dict[str, Any]:
+def statement(
+    summary: Mapping[str, Any], lines: Iterable[Sequence[Any]], *, latest: bool = True
+) -> dict[str, Any]:
     """A statement as the rules read it: ``summary`` (``SUMMARY_FIELDS``) and its lines of the types a rule
-    reads, each in the shape of the data formats (optional fields left out when empty).
+    reads (:data:`LATEST_LINE_TYPES` of the institution's ``latest`` statement, else
+    :data:`RULE_LINE_TYPES`), each in the shape of the data formats (optional fields left out when empty).
 
     ``lines`` are in the order of the statement, each ``(date, type, amount_fen, ref, package_code, lessons,
     months, …)`` (further items are ignored): the rows read back from the database, or the lines of a
     statement just parsed. This is the one place where a statement becomes facts, whatever the source.
     """
     out = {k: summary[k] for k in SUMMARY_FIELDS}
+    types = LATEST_LINE_TYPES if latest else RULE_LINE_TYPES
     kept = []
     for x in lines:
-        if x[1] not in RULE_LINE_TYPES:
+        if x[1] not in types:
             continue
         line = {"date": x[0], "type": x[1], "amount_fen": x[2], "ref": x[3]}
         if x[4] is not None:
@@ -138,15 +147,21 @@ def read_statements(
     known = known_lines or {}
     cur.execute(STATEMENTS_SQL.format(where=where), params)
     heads = cur.fetchall()
+    # Heads are by institution and period: an institution's last is its latest statement.
+    latest = {h[1] for i, h in enumerate(heads) if i + 1 == len(heads) or heads[i + 1][0] != h[0]}
     lines: dict[int, list[Sequence[Any]]] = {h[1]: [] for h in heads if h[1] not in known}
     if lines:
-        cur.execute(LINES_SQL, {"ids": list(lines), "types": list(RULE_LINE_TYPES)})
+        ids = list(lines)
+        cur.execute(
+            LINES_SQL, {"ids": ids, "types": list(RULE_LINE_TYPES), "latest": [i for i in ids if i in latest]}
+        )
         for row in cur:
             lines[row[7]].append(row)
     out: dict[int, list[dict[str, Any]]] = {}
     for h in heads:
         summary = dict(zip(SUMMARY_FIELDS, h[1:], strict=True))
-        out.setdefault(h[0], []).append(statement(summary, known[h[1]] if h[1] in known else lines[h[1]]))
+        source = known[h[1]] if h[1] in known else lines[h[1]]
+        out.setdefault(h[0], []).append(statement(summary, source, latest=h[1] in latest))
     return out
 
 

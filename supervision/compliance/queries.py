@@ -388,3 +388,62 @@ def run(session: Session, run_id: int) -> dict[str, Any] | None:
         {"id": run_id},
     ).first()
     return dict(row._mapping) if row else None
+
+
+# ------------------------------------------------------------------------------------------- risk tiers
+
+# What the risk tier of institutions reads (rules.md "Risk tier"): their open findings of the rules that set
+# a tier (``rule_id`` and ``subject``, joined by a unit separator) and the complaints about them received
+# since a date, beside the tier stored now. ``{where}`` narrows the institutions (``i``).
+RISK_INPUTS_SQL = """
+WITH f AS (SELECT institution_id, array_agg(rule_id || chr(31) || subject) AS open FROM finding
+           WHERE status = 'open' AND rule_id = ANY(:rules) AND {finding_where} GROUP BY institution_id),
+c AS (SELECT uscc, count(*) AS n FROM complaint WHERE received_on >= :since AND {complaint_where}
+      GROUP BY uscc)
+SELECT i.id, i.uscc, i.risk_tier, i.risk_because, coalesce(f.open, '{{}}') AS open,
+       coalesce(c.n, 0) AS complaints
+FROM institution i LEFT JOIN f ON f.institution_id = i.id LEFT JOIN c ON c.uscc = i.uscc
+WHERE {where}
+"""
+
+
+def risk_inputs(
+    session: Session, ids: Sequence[int] | None, rules: Sequence[str], complaints_since: dt.date
+) -> list[tuple[int, str, str, list[str], list[tuple[str, str]], int]]:
+    """(id, uscc, stored tier, stored reasons, open (rule, subject) pairs, complaints) of the institutions
+    ``ids`` (every institution when None)."""
+    if ids is None:
+        sql = RISK_INPUTS_SQL.format(finding_where="TRUE", complaint_where="TRUE", where="TRUE")
+    else:
+        sql = RISK_INPUTS_SQL.format(
+            finding_where="institution_id = ANY(:ids)",
+            complaint_where="uscc = ANY(ARRAY(SELECT uscc FROM institution WHERE id = ANY(:ids)))",
+            where="i.id = ANY(:ids)",
+        )
+    rows = session.execute(
+        text(sql), {"rules": list(rules), "since": complaints_since, "ids": list(ids or [])}
+    )
+    return [
+        (r[0], r[1], r[2], list(r[3]), [tuple(x.split("\x1f", 1)) for x in r[4]], int(r[5]))  # type: ignore[misc]
+        for r in rows
+    ]
+
+
+def store_risk(session: Session, changes: Sequence[tuple[int, str, list[str]]], now: dt.datetime) -> None:
+    """Store new tiers: (institution id, tier, reasons)."""
+    if not changes:
+        return
+    session.execute(
+        text(
+            "UPDATE institution i SET risk_tier = t.tier, risk_changed_at = :now,"
+            " risk_because = coalesce(string_to_array(nullif(t.because, ''), ','), '{}')"
+            " FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[]))"
+            " AS t(id, tier, because) WHERE i.id = t.id"
+        ),
+        {
+            "ids": [c[0] for c in changes],
+            "tiers": [c[1] for c in changes],
+            "because": [",".join(c[2]) for c in changes],
+            "now": now,
+        },
+    )

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from supervision.compliance import evaluation as ev
-from supervision.compliance import queries
+from supervision.compliance import queries, risk
 from supervision.compliance.models import RuleRun
 from supervision.core import audit, rulebook
 from supervision.core.clock import SystemClock
@@ -200,12 +200,16 @@ def run_full(
     n_workers = workers_for(workers, len(ids))
     todo = ev.ranges(ids, batch_size)
     ev.evaluate_ranges(job, todo, workers=n_workers, local=raw_connection(session), on_result=keep)
+    step = time.perf_counter()
+    tiers = risk.refresh(session, None, as_of, now=started, jurisdiction=jurisdiction)
+    timings["risk"] = elapsed_ms(step)
 
     elapsed = time.perf_counter() - clock
     run.institutions = evaluated
     run.counts = totals(produced, changes)
     run.counts["workers"] = n_workers
     run.counts["timings_ms"] = timings
+    run.counts["risk_tiers"] = {t: tiers.get(t, 0) for t in ("red", "yellow", "green")}
     if n_workers:
         run.counts["worker_peak_mib"] = round(worker_peak)
     run.uncovered_dates = sorted(d.isoformat() for d in uncovered)

@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from rules.engine import CoverageCheck
 from supervision.compliance import evaluation as ev
-from supervision.compliance import queries
+from supervision.compliance import queries, risk
 from supervision.compliance.models import RuleRun
 from supervision.compliance.runs import audit_run, totals
 from supervision.core import rulebook
@@ -89,8 +90,10 @@ def reevaluate_institution(
         as_of=as_of,
         params={"rows": rows, "lo": institution_id - 1, "hi": institution_id},
     )
+    tiers = risk.refresh(session, [institution_id], as_of, now=started, jurisdiction=jurisdiction)
     elapsed = time.perf_counter() - clock
     run.counts = totals(produced, changes)
+    run.counts["risk_tiers"] = {t: tiers.get(t, 0) for t in ("red", "yellow", "green")}
     run.uncovered_dates = sorted(d.isoformat() for d in evaluation.uncovered_dates)
     run.duration_ms = round(elapsed * 1000)
     run.finished_at = started + dt.timedelta(seconds=elapsed)
@@ -186,6 +189,12 @@ def _catalogue(jurisdiction: str, as_of: dt.date) -> dict[str, Any]:
         "parameter_hash": ctx.engine.parameter_set_hash,
         "rules": ctx.rules_in_force(),
     }
+
+
+def calendar_coverage(jurisdiction: str, as_of: dt.date) -> CoverageCheck:
+    """How far the calendar data reaches beyond ``as_of`` (shown on the run page and the dashboard, listed by
+    ``supervision calendar check``)."""
+    return rulebook.calendar_coverage(jurisdiction, as_of)
 
 
 def level_names(jurisdiction: str | None = None) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from rules.engine import Context, Engine
+from rules.engine import Context, CoverageCheck, Engine
 
 
 @lru_cache(maxsize=8)
@@ -23,6 +23,13 @@ def engine(jurisdiction: str) -> Engine:
 def context(jurisdiction: str, as_of: dt.date) -> Context:
     """The evaluation context of a date (parameters resolved once), reused by every request of that day."""
     return engine(jurisdiction).at(as_of)
+
+
+@lru_cache(maxsize=32)
+def calendar_coverage(jurisdiction: str, as_of: dt.date) -> CoverageCheck:
+    """How far the calendar data (holiday notices, school vacations) reaches beyond ``as_of``, and whether
+    staff should add next year's notice now (fewer than ``calendar.warning_days`` days left)."""
+    return engine(jurisdiction).calendar_coverage(as_of)
 
 
 def grids(jurisdiction: str) -> tuple[str, ...]:

@@ -136,6 +136,7 @@ CSV_TABLES: dict[str, tuple[str, ...]] = {
         "escrow_mode",
         "escrow_bank",
         "escrow_account_last4",
+        "escrow_since",
     ),
     "licences": (
         "uscc",
@@ -148,6 +149,7 @@ CSV_TABLES: dict[str, tuple[str, ...]] = {
         "stages",
         "modes",
     ),
+    "scope_history": ("uscc", "from", "categories", "stages", "modes"),
     "premises": ("uscc", "code", "address", "area_m2", "max_concurrent_students"),
     "teachers": ("uscc", "code", "name", "has_teacher_certificate", "serving_school_teacher"),
     "courses": (
@@ -169,7 +171,18 @@ CSV_TABLES: dict[str, tuple[str, ...]] = {
     "sessions": ("uscc", "course_code", "date", "start", "end"),
     "packages": ("uscc", "course_code", "code", "lessons", "months", "price_fen"),
 }
-OPTIONAL_TABLES = {"licences", "premises", "teachers", "courses", "slots", "sessions", "packages"}
+OPTIONAL_TABLES = {
+    "licences",
+    "scope_history",
+    "premises",
+    "teachers",
+    "courses",
+    "slots",
+    "sessions",
+    "packages",
+}
+OPTIONAL_COLUMNS = {"institutions": {"escrow_since"}}
+"""Columns added after the first format: a table without them is read as if they were empty."""
 _TRUE = {"true", "1", "yes", "y", "是", "有", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "无", "f"}
 
@@ -207,7 +220,7 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
             continue
         reader = csv.DictReader(io.StringIO(decode(path.read_bytes(), path.name), newline=""))
         header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in columns if c not in header]
+        missing = [c for c in columns if c not in header and c not in OPTIONAL_COLUMNS.get(table, ())]
         unknown = [c for c in header if c not in columns]
         if missing or unknown:
             msg = "; ".join(
@@ -224,6 +237,8 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
         rows = []
         for n, row in enumerate(reader, start=2):
             clean = {(k or "").strip(): (v or "") for k, v in row.items() if k is not None}
+            for c in OPTIONAL_COLUMNS.get(table, ()):
+                clean.setdefault(c, "")
             if None in row:
                 header_problems.append(
                     (f"{table}.csv:{n}", Problem(f"{table}.csv:{n}", "more cells than header columns"))
@@ -250,12 +265,14 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
         origin[r["uscc"]] = f"institutions.csv:{n}"
         sources[r["uscc"]] = {"": f"institutions.csv:{n}"}
         escrow = None
-        if any(r[k].strip() for k in ("escrow_mode", "escrow_bank", "escrow_account_last4")):
+        if any(r[k].strip() for k in ("escrow_mode", "escrow_bank", "escrow_account_last4", "escrow_since")):
             escrow = {
                 "mode": _opt(r["escrow_mode"]),
                 "bank": _opt(r["escrow_bank"]),
                 "account_last4": _opt(r["escrow_account_last4"]),
             }
+            if since := _opt(r["escrow_since"]):
+                escrow["since"] = since
         docs[r["uscc"]] = {
             "uscc": r["uscc"].strip(),
             "name": r["name"].strip(),
@@ -287,6 +304,23 @@ def read_csv_folder(folder: Path) -> Iterator[Record]:
                 "modes": _list(r["modes"]),
             },
         }
+    for n, r in tables["scope_history"]:
+        d = docs.get(r["uscc"])
+        if d is None or d["licence"] is None:
+            what = "institution" if d is None else "licence"
+            where = "institutions.csv" if d is None else "licences.csv"
+            orphan("scope_history", n, f"no {what} {r['uscc']} in {where}")
+            continue
+        history = d["licence"].setdefault("scope_history", [])
+        sources[r["uscc"]][f"licence.scope_history[{len(history)}]"] = f"scope_history.csv:{n}"
+        history.append(
+            {
+                "from": r["from"].strip(),
+                "categories": _list(r["categories"]),
+                "stages": _list(r["stages"]),
+                "modes": _list(r["modes"]),
+            }
+        )
     for n, r in tables["premises"]:
         if (d := docs.get(r["uscc"])) is None:
             orphan("premises", n, f"no institution {r['uscc']} in institutions.csv")
@@ -517,6 +551,7 @@ def _export_csv(docs: Iterable[dict[str, Any]], folder: Path) -> int:
                     e.get("mode") or "",
                     e.get("bank") or "",
                     e.get("account_last4") or "",
+                    e.get("since") or "",
                 ]
             )
             if (li := d["licence"]) is not None:
@@ -534,6 +569,10 @@ def _export_csv(docs: Iterable[dict[str, Any]], folder: Path) -> int:
                         j(s["modes"]),
                     ]
                 )
+                for h in li.get("scope_history") or []:
+                    writers["scope_history"].writerow(
+                        [u, h["from"], j(h["categories"]), j(h["stages"]), j(h["modes"])]
+                    )
             for p in d["premises"]:
                 writers["premises"].writerow(
                     [u, p["code"], p["address"], p["area_m2"], p["max_concurrent_students"]]

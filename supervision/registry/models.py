@@ -7,6 +7,7 @@ sessions and prepaid packages. Children are replaced as a whole when the institu
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from supervision.core import models as _models  # noqa: F401  (naming convention)
@@ -55,6 +56,7 @@ class Institution(SQLModel, table=True):
         CheckConstraint(
             "escrow_mode IS NULL OR escrow_mode IN ('bank_custody','risk_reserve')", name="escrow_mode"
         ),
+        CheckConstraint("risk_tier IN ('red','yellow','green')", name="risk_tier"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
@@ -70,12 +72,24 @@ class Institution(SQLModel, table=True):
     escrow_mode: str | None = Field(default=None, sa_column=Column(Text))
     escrow_bank: str | None = Field(default=None, sa_column=Column(Text))
     escrow_account_last4: str | None = Field(default=None, sa_column=Column(Text))
+    escrow_since: str | None = Field(default=None, sa_column=Column(Text))
+    """``escrow.since``: the first supervised month, ``YYYY-MM`` (FEE-STATEMENT-MISSING counts from it)."""
     categories: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
     """Categories offered (licence scope ∪ course categories), for filtering."""
     search_grams: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
     """Single characters and bigrams of the name, for Chinese substring search through a GIN index."""
     doc_sha256: str = Field(sa_column=Column(Text, nullable=False))
     """SHA-256 of the canonical document: an import of identical data changes nothing."""
+    risk_tier: str = Field(
+        default="green", sa_column=Column(Text, nullable=False, server_default="green", index=True)
+    )
+    """The early-warning tier (风险等级: red, yellow, green) from the open findings and recent complaints,
+    stored by every evaluation (rules.md "Risk tier"); staff only."""
+    risk_because: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}")
+    )
+    """The rule IDs that set the tier (``COMPLAINTS-30D`` for recent complaints)."""
+    risk_changed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     version: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -102,6 +116,8 @@ class Licence(SQLModel, table=True):
     scope_categories: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
     scope_stages: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
     scope_modes: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    scope_history: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
+    """``licence.scope_history`` as given or kept by the registry (oldest first); null when never given."""
 
 
 class Premises(SQLModel, table=True):

@@ -24,17 +24,26 @@ _PACKAGES = """coalesce((SELECT json_agg(json_build_object('code', k.code, 'less
     'months', k.months, 'price_fen', k.price_fen) ORDER BY k.id)
     FROM prepaid_package k WHERE k.course_id = c.id), '[]')"""
 
+# The licence and the escrow objects of a document (``l`` a licence row, ``i`` an institution row); the rules'
+# facts (``compliance.facts``) build the same. The optional fields (``scope_history``, ``since``) are written
+# only when stored, so that a document without them reads back as it was given.
+_LICENCE_FIELDS = """'number', l.number, 'first_approved_on', l.first_approved_on,
+        'issued_on', l.issued_on, 'valid_until', l.valid_until, 'status', l.status,
+        'scope', json_build_object('categories', l.scope_categories, 'stages', l.scope_stages,
+                                   'modes', l.scope_modes)"""
+LICENCE_JSON = f"""CASE WHEN l.scope_history IS NULL THEN json_build_object({_LICENCE_FIELDS})
+        ELSE json_build_object({_LICENCE_FIELDS}, 'scope_history', l.scope_history) END"""
+_ESCROW_FIELDS = "'mode', i.escrow_mode, 'bank', i.escrow_bank, 'account_last4', i.escrow_account_last4"
+ESCROW_JSON = f"""CASE WHEN NOT i.has_escrow THEN NULL
+        WHEN i.escrow_since IS NULL THEN json_build_object({_ESCROW_FIELDS})
+        ELSE json_build_object({_ESCROW_FIELDS}, 'since', i.escrow_since) END"""
+
 DOCUMENT_SQL = f"""
 SELECT i.id, json_build_object(
   'uscc', i.uscc, 'name', i.name, 'nature', i.nature, 'status', i.status,
   'district', i.district, 'grid', i.grid, 'address', i.address,
-  'licence', (SELECT json_build_object('number', l.number, 'first_approved_on', l.first_approved_on,
-        'issued_on', l.issued_on, 'valid_until', l.valid_until, 'status', l.status,
-        'scope', json_build_object('categories', l.scope_categories, 'stages', l.scope_stages,
-                                   'modes', l.scope_modes))
-      FROM licence l WHERE l.institution_id = i.id),
-  'escrow', CASE WHEN i.has_escrow THEN json_build_object('mode', i.escrow_mode, 'bank', i.escrow_bank,
-        'account_last4', i.escrow_account_last4) END,
+  'licence', (SELECT {LICENCE_JSON} FROM licence l WHERE l.institution_id = i.id),
+  'escrow', {ESCROW_JSON},
   'premises', coalesce((SELECT json_agg(json_build_object('code', p.code, 'address', p.address,
         'area_m2', p.area_m2::text, 'max_concurrent_students', p.max_concurrent_students) ORDER BY p.id)
       FROM premises p WHERE p.institution_id = i.id), '[]'),
@@ -112,6 +121,7 @@ def search(
     status: str | None,
     limit: int,
     offset: int,
+    risk_tier: str | None = None,
     extra_where: str = "",
     extra_params: dict[str, Any] | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -136,6 +146,9 @@ def search(
     if status:
         where.append("i.status = :status")
         params["status"] = status
+    if risk_tier:
+        where.append("i.risk_tier = :risk_tier")
+        params["risk_tier"] = risk_tier
     if extra_where:
         where.append(extra_where)
     cond = " AND ".join(where)
@@ -143,13 +156,26 @@ def search(
     rows = session.execute(
         text(
             "SELECT i.id, i.uscc, i.name, i.nature, i.status, i.district, i.grid, i.address, i.categories,"
-            " l.number AS licence_number, l.status AS licence_status, l.valid_until AS licence_valid_until"
+            " l.number AS licence_number, l.status AS licence_status, l.valid_until AS licence_valid_until,"
+            " i.risk_tier, i.risk_because"
             f" FROM institution i LEFT JOIN licence l ON l.institution_id = i.id WHERE {cond}"
             " ORDER BY i.name, i.uscc LIMIT :limit OFFSET :offset"
         ),
         {**params, "limit": limit, "offset": offset},
     )
     return total, [dict(r._mapping) for r in rows]
+
+
+def risk(session: Session, uscc: str) -> dict[str, Any] | None:
+    """The stored risk tier of an institution: ``tier``, ``because`` and ``changed_at``."""
+    row = session.execute(
+        text(
+            "SELECT risk_tier AS tier, risk_because AS because, risk_changed_at AS changed_at"
+            " FROM institution WHERE uscc = :u"
+        ),
+        {"u": uscc},
+    ).first()
+    return dict(row._mapping) if row else None
 
 
 def count(session: Session) -> int:
@@ -187,14 +213,14 @@ def next_ids(session: Session, table: str, n: int) -> list[int]:
 # replaced as a whole).
 INSTITUTION_COLUMNS = (
     "uscc, name, nature, status, district, grid, address, has_escrow, escrow_mode, escrow_bank,"
-    " escrow_account_last4, categories, search_grams"
+    " escrow_account_last4, escrow_since, categories, search_grams"
 )
 COPY_SQL = {
     "institution": f"COPY institution (id, {INSTITUTION_COLUMNS}, doc_sha256, version, created_at,"
     " updated_at) FROM STDIN",
     "registry_changed": f"COPY registry_changed (id, {INSTITUTION_COLUMNS}, doc_sha256) FROM STDIN",
     "licence": "COPY licence (institution_id, number, first_approved_on, issued_on, valid_until, status,"
-    " scope_categories, scope_stages, scope_modes) FROM STDIN",
+    " scope_categories, scope_stages, scope_modes, scope_history) FROM STDIN",
     "premises": "COPY premises (institution_id, code, address, area_m2, max_concurrent_students) FROM STDIN",
     "teacher": "COPY teacher (institution_id, code, name, has_teacher_certificate, serving_school_teacher)"
     " FROM STDIN",
@@ -208,7 +234,8 @@ COPY_SQL = {
 }
 CHANGED_TABLE = """CREATE TEMP TABLE IF NOT EXISTS registry_changed (
   id bigint, uscc text, name text, nature text, status text, district text, grid text, address text,
-  has_escrow boolean, escrow_mode text, escrow_bank text, escrow_account_last4 text, categories text[],
+  has_escrow boolean, escrow_mode text, escrow_bank text, escrow_account_last4 text, escrow_since text,
+  categories text[],
   search_grams text[], doc_sha256 text) ON COMMIT DELETE ROWS"""
 UPDATE_CHANGED = f"""UPDATE institution i SET ({INSTITUTION_COLUMNS}, doc_sha256, version, updated_at)
   = ({", ".join("s." + c.strip() for c in INSTITUTION_COLUMNS.split(","))}, s.doc_sha256, i.version + 1,

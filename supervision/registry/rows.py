@@ -52,6 +52,7 @@ def copy_rows(d: dict[str, Any]) -> Rows:
             pg_array(scope["categories"]),
             pg_array(scope["stages"]),
             pg_array(scope["modes"]),
+            None if lic.get("scope_history") is None else orjson.dumps(lic["scope_history"]).decode(),
         )
     return Rows(
         institution=copy_line(
@@ -66,6 +67,7 @@ def copy_rows(d: dict[str, Any]) -> Rows:
             esc["mode"] if esc else None,
             esc["bank"] if esc else None,
             esc["account_last4"] if esc else None,
+            esc.get("since") if esc else None,
             pg_array(categories(d)),
             pg_array(queries.name_grams(d["name"])),
         ),

@@ -7,6 +7,7 @@ passes is stored relationally and read back identical.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -109,6 +110,40 @@ class Scope(Doc):
     modes: list[Mode] = Field(min_length=1, max_length=MAX_CHOICES)
 
 
+MAX_SCOPE_HISTORY = 200
+MONTH_PATTERN = r"^(19|20|21)\d\d-(0[1-9]|1[0-2])$"
+PATTERN_HINTS[MONTH_PATTERN] = "must be a month written YYYY-MM"
+
+
+class ScopeEntry(Doc):
+    """One entry of a licence's scope history (``licence.scope_history``): the scope in force from a date."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False)
+    from_: Date = Field(alias="from")
+    categories: list[Category] = Field(min_length=1, max_length=MAX_CHOICES)
+    stages: list[Stage] = Field(min_length=1, max_length=MAX_CHOICES)
+    modes: list[Mode] = Field(min_length=1, max_length=MAX_CHOICES)
+
+
+def same_scope(a: Any, b: Any) -> bool:
+    """Two scopes (objects with categories, stages and modes) that cover the same: order and repeats aside."""
+    return all(set(a[k]) == set(b[k]) for k in ("categories", "stages", "modes"))
+
+
+def scope_history_problems(history: list[dict[str, Any]], first_approved_on: str, scope: Any) -> list[str]:
+    """The rules of ``formats.md`` for a scope history: dates strictly increasing, the first not before
+    ``first_approved_on``, the last entry equal to the licence's ``scope``. Dates are ``YYYY-MM-DD``."""
+    problems = []
+    dates = [e["from"] for e in history]
+    if any(b <= a for a, b in itertools.pairwise(dates)):
+        problems.append("scope_history: the entries' from dates must be strictly increasing")
+    if dates and dates[0] < first_approved_on:
+        problems.append("scope_history: the first entry is dated before first_approved_on")
+    if history and not same_scope(history[-1], scope):
+        problems.append("scope_history: the last entry must equal the licence's scope")
+    return problems
+
+
 class LicenceDoc(Doc):
     number: Annotated[str, Field(max_length=64, pattern=LICENCE_PATTERN), Clean]
     """Licence numbers vary by issuer (教民…号, 粤教民…): accepted leniently, without spaces."""
@@ -117,6 +152,8 @@ class LicenceDoc(Doc):
     valid_until: Date
     status: LicenceStatus
     scope: Scope
+    scope_history: list[ScopeEntry] | None = Field(default=None, min_length=1, max_length=MAX_SCOPE_HISTORY)
+    """Optional: the scopes over time, oldest first (rule BAN-SCOPE-EXTENDED reads it)."""
 
     @model_validator(mode="after")
     def _dates(self) -> LicenceDoc:
@@ -124,6 +161,14 @@ class LicenceDoc(Doc):
             raise ValueError("valid_until is before issued_on")
         if self.issued_on < self.first_approved_on:
             raise ValueError("issued_on is before first_approved_on")
+        if self.scope_history is not None:
+            problems = scope_history_problems(
+                [e.model_dump(by_alias=True, mode="json") for e in self.scope_history],
+                self.first_approved_on.isoformat(),
+                self.scope.model_dump(),
+            )
+            if problems:
+                raise ValueError("; ".join(problems))
         return self
 
 
@@ -131,6 +176,8 @@ class EscrowDoc(Doc):
     mode: EscrowMode | None
     bank: Annotated[str, Field(max_length=100), Clean] | None
     account_last4: Annotated[str, Field(max_length=4, pattern=r"^\d{4}$")] | None
+    since: Annotated[str, Field(max_length=7, pattern=MONTH_PATTERN)] | None = None
+    """Optional: the first month the prepaid money was supervised (FEE-STATEMENT-MISSING counts from it)."""
 
 
 class PremisesDoc(Doc):
@@ -366,7 +413,7 @@ def public_document(doc: dict[str, Any]) -> dict[str, Any]:
         "district": doc["district"],
         "grid": doc["grid"],
         "address": doc["address"],
-        "licence": lic,
+        "licence": {k: v for k, v in lic.items() if k != "scope_history"} if lic else None,
         "escrow": {
             "supervised": bool(esc and esc["mode"]),
             "mode": esc["mode"] if esc else None,

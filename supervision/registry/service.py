@@ -21,10 +21,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from supervision.core import audit, inputs, rulebook
+from supervision.core.clock import business_date
 from supervision.core.errors import Conflict, Invalid, NotFound, Problem, problems_from_pydantic
 from supervision.registry import fastcheck, queries
 from supervision.registry.rows import Rows, batch_lines, copy_rows
-from supervision.registry.schemas import PATTERN_HINTS, InstitutionDoc, cross_field_errors
+from supervision.registry.schemas import PATTERN_HINTS, InstitutionDoc, cross_field_errors, same_scope
 from supervision.settings import get_settings
 
 KEPT_HISTORY_SQLSTATES = {"23503", "42501"}
@@ -144,6 +145,7 @@ def save_documents(
         result.ids[v.uscc] = iid
         result.created.append(v.uscc)
         staged.append((iid, True, v))
+    replaced: list[tuple[int, ValidDoc]] = []
     for v in docs:
         if v.uscc in have:
             iid, old_sha, _ = have[v.uscc]
@@ -151,14 +153,20 @@ def save_documents(
             if old_sha == v.sha256:
                 result.unchanged.append(v.uscc)
             else:
-                result.updated.append(v.uscc)
-                staged.append((iid, False, v))
+                replaced.append((iid, v))
+    session.flush()
+    before = queries.documents_by_id(session, [iid for iid, _ in replaced])
+    for iid, v in replaced:
+        kept = keep_scope_history(before[iid], v, business_date(now))
+        if kept.sha256 == have[v.uscc][1]:
+            result.unchanged.append(v.uscc)  # the document as stored, its scope history left out
+        else:
+            result.updated.append(v.uscc)
+            staged.append((iid, False, kept))
     if not staged:
         return result
 
-    session.flush()
     changed = [iid for iid, is_new, _ in staged if not is_new]
-    before = queries.documents_by_id(session, changed)
     course_ids = iter(queries.next_ids(session, "course", sum(len(v.rows.courses) for _, _, v in staged)))
     lines = batch_lines(staged, course_ids, before, actor=actor, now=now)
     if not queries.store_batch(session, lines, changed, now):
@@ -169,6 +177,29 @@ def save_documents(
             "concurrent_change",
         )
     return result
+
+
+def keep_scope_history(old: dict[str, Any], new: ValidDoc, today: dt.date) -> ValidDoc:
+    """A replacement document that gives no ``licence.scope_history`` keeps the stored one, and a change of
+    scope appends an entry dated ``today`` (the business day of the change), so the history is never lost
+    (``formats.md``). A stored licence without a history starts one from its first approval with its old
+    scope. A document that gives a history is stored as given (it comes from the approval records)."""
+    lic, old_lic = new.doc.get("licence"), old.get("licence")
+    if lic is None or old_lic is None or "scope_history" in lic:
+        return new
+    history = [dict(e) for e in old_lic.get("scope_history") or []]
+    if not same_scope(old_lic["scope"], lic["scope"]):
+        if not history:
+            history = [{"from": old_lic["first_approved_on"], **old_lic["scope"]}]
+        entry = {"from": today.isoformat(), **lic["scope"]}
+        if history[-1]["from"] >= entry["from"]:
+            history[-1] = {**entry, "from": history[-1]["from"]}  # changed again the same day
+        else:
+            history.append(entry)
+    if not history or history[0]["from"] < lic["first_approved_on"]:
+        return new  # nothing to keep, or a history the new first approval date no longer admits
+    doc = {**new.doc, "licence": {**lic, "scope_history": history}}
+    return validate(doc)
 
 
 def licence_problems(session: Session, docs: Sequence[ValidDoc]) -> dict[str, list[Problem]]:
@@ -204,6 +235,14 @@ def grids(jurisdiction: str) -> list[str]:
 def search(session: Session, **filters: Any) -> tuple[int, list[dict[str, Any]]]:
     """Staff search over the registry (see :func:`queries.search` for the filters)."""
     return queries.search(session, **filters)
+
+
+def risk(session: Session, uscc: str) -> dict[str, Any]:
+    """The institution's early-warning tier (风险等级) as the last evaluation stored it."""
+    found = queries.risk(session, uscc)
+    if found is None:
+        raise NotFound(f"no institution with credit code {uscc}")
+    return found
 
 
 def count(session: Session) -> int:

@@ -296,7 +296,7 @@ def test_grid_figures(session: Session, world: Dashboard) -> None:
         "inspected": 2,
         "share": 0.4,
     }
-    assert d.risk_tiers.model_dump() == {"available": False, "red": 0, "yellow": 0}
+    assert d.risk_tiers.model_dump() == {"red": 0, "yellow": 0}
     months = trend(d)
     assert [*months][::23] == ["2024-12", "2026-11"] and len(months) == 24
     assert d.subject_trend[-1].as_of == TODAY and d.subject_trend[0].as_of == dt.date(2024, 12, 31)
@@ -388,8 +388,7 @@ def test_trend_follows_moves_and_several_changes_in_a_month(session: Session, wo
     ]
 
 
-def test_risk_tiers_when_the_column_exists(session: Session, world: Dashboard) -> None:
-    session.execute(text("ALTER TABLE institution ADD COLUMN risk_tier text"))
+def test_risk_tiers_counted_per_grid(session: Session, world: Dashboard) -> None:
     session.execute(
         text(
             "UPDATE institution SET risk_tier = CASE WHEN status = 'suspended' THEN 'red' ELSE 'yellow' END"
@@ -397,12 +396,8 @@ def test_risk_tiers_when_the_column_exists(session: Session, world: Dashboard) -
         ),
         {"g": GRID},
     )
-    dashboard.forget_risk_tier_column()
-    try:
-        d = dashboard.dashboard(session, today=TODAY, grid=GRID, jurisdiction=J)
-        assert d.risk_tiers.model_dump() == {"available": True, "red": 1, "yellow": 5}
-    finally:
-        dashboard.forget_risk_tier_column()
+    d = dashboard.dashboard(session, today=TODAY, grid=GRID, jurisdiction=J)
+    assert d.risk_tiers.model_dump() == {"red": 1, "yellow": 5}
 
 
 def test_charts_of_the_dashboard(session: Session, world: Dashboard) -> None:
@@ -419,7 +414,7 @@ def test_charts_of_the_dashboard(session: Session, world: Dashboard) -> None:
     for svg in svgs.values():
         ET.fromstring(svg)
     assert ">学科类<" in svgs["institutions_by_category"] and ">4<" in svgs["institutions_by_category"]
-    assert "暂无风险等级数据" in svgs["risk_tiers"]
+    assert "红色: 0" in svgs["risk_tiers"] and "黄色: 0" in svgs["risk_tiers"]
     assert "2024-12: 无记录" in svgs["subject_trend"] and "2026-11: 2" in svgs["subject_trend"]
 
 

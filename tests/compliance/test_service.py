@@ -73,7 +73,9 @@ def test_open_unchanged_refreshed_resolved_reopened(session: Session, clock: Fix
 def test_run_record_and_audit(session: Session, clock: FixedClock) -> None:
     now = clock.now()
     doc = example_document()
-    doc["courses"][0]["sessions"].append({"date": "2035-03-03", "start": "18:30", "end": "19:15"})
+    # A Monday of a year whose calendar data is not loaded (a weekend day would fire: a rest day unless a
+    # notice makes it a make-up working day).
+    doc["courses"][0]["sessions"].append({"date": "2035-03-05", "start": "18:30", "end": "19:15"})
     save_institution(session, doc, now=now)
     iid = institution_id(session, doc["uscc"])
     run = runs.run_full(session, AS_OF, "test:auditor", now=now, workers=0)
@@ -81,7 +83,7 @@ def test_run_record_and_audit(session: Session, clock: FixedClock) -> None:
     assert run.institutions == count(session, "institution")
     assert len(run.parameter_hash) == 64 and run.engine_version.startswith("rules-")
     assert run.duration_ms is not None and run.finished_at is not None and run.finished_at >= run.started_at
-    assert "2035-03-03" in run.uncovered_dates
+    assert "2035-03-05" in run.uncovered_dates
     produced = run.counts["by_rule"]["FEE-STATEMENT-MISSING"]["produced"]
     stored_open = session.execute(
         text("SELECT count(*) FROM finding WHERE rule_id = 'FEE-STATEMENT-MISSING' AND status = 'open'")
@@ -159,8 +161,8 @@ def test_statements_in_force_count(session: Session, clock: FixedClock) -> None:
     assert [(s["id"], s["period"], s["amends"], s["unearned_liability_fen"]) for s in statements] == [
         (amendment, "2026-10", original, 1_200_000)
     ]
-    # The rules read the receipt lines alone (no rule reads a release or a refund line).
-    assert statements[0]["lines"] == _statement("2026-10", liability=0)["lines"][:1]
+    # The latest statement is read whole (RISK-LARGE-RELEASE weighs its releases and refunds).
+    assert statements[0]["lines"] == _statement("2026-10", liability=0)["lines"]
     open_now = compliance.reevaluate_institution(session, iid, AS_OF, now=now)
     assert [(f["rule_id"], f["subject"]) for f in open_now] == [("FEE-ESCROW-SHORTFALL", "2026-10")]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -42,8 +43,10 @@ def test_holiday_years_covered() -> None:
         (D(2026, 10, 17), ("compulsory",), True),  # so is an ordinary Saturday
         (D(2026, 10, 10), ("compulsory",), None),  # make-up Saturday: the vacation question is open
         (D(2026, 10, 10), (), False),  # …unless no vacation matters
-        (D(2027, 1, 9), ("compulsory",), None),  # 2027 holidays not published
-        (D(2027, 1, 9), (), None),
+        (D(2027, 1, 9), ("compulsory",), True),  # a 2027 Saturday: a rest day though 2027 is not loaded
+        (D(2027, 1, 9), (), True),
+        (D(2027, 1, 11), ("compulsory",), None),  # a 2027 Monday: 2027 holidays not published
+        (D(2027, 1, 11), (), None),
         (D(2024, 12, 25), ("compulsory",), None),  # 2024 holidays not in the data
     ],
 )
@@ -161,3 +164,116 @@ def test_calendar_errors(data: Path, file: str, body: str, expected: str) -> Non
     with pytest.raises(DataFileError) as info:
         Engine.load("440106", data_dir=data)
     assert f"{file}.yaml" in str(info.value) and expected in str(info.value)
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(
+        path.read_text(encoding="utf-8") + textwrap.indent(textwrap.dedent(text), "  "), encoding="utf-8"
+    )
+
+
+def test_a_partial_school_year_answers_what_it_gives(data: Path) -> None:
+    _append(
+        data / "calendars" / "440100.yaml",
+        """
+        "2026-27":
+          citation: 示例（只公布了义务教育阶段寒假）
+          compulsory:
+            winter: {from: 2027-01-23, to: 2027-02-21}
+        """,
+    )
+    _append(
+        data / "calendars" / "national.yaml",
+        """
+        2027:
+          citation: 示例
+          holidays:
+            - {name: 元旦, from: 2027-01-01, to: 2027-01-01}
+        """,
+    )
+    calendar = Engine.load("440106", data_dir=data).calendar
+    comp = ("compulsory",)
+    assert calendar.rest_day_reason(D(2027, 1, 25), comp)  # in the known winter vacation (a Monday)
+    assert calendar.rest_day_reason(D(2026, 10, 10), comp) is False  # make-up Saturday before the winter
+    assert calendar.rest_day_reason(D(2027, 3, 1), comp) is None  # after the winter: the summer is unknown
+    assert calendar.rest_day_reason(D(2026, 11, 2), ("senior",)) is None  # senior not given at all
+    hits, unknown = calendar.term_vacations(D(2026, 9, 1), D(2027, 1, 15), comp)
+    assert hits == [] and unknown == []  # before the winter: the unknown summer cannot overlap
+    hits, unknown = calendar.term_vacations(D(2027, 3, 1), D(2027, 7, 15), comp)
+    assert hits == [] and unknown == [(2026, "compulsory", "summer")]
+    coverage = Engine.load("440106", data_dir=data).calendar_coverage(D(2026, 11, 30))
+    assert coverage.detail.covered_until is None  # the senior group's 2026-27 vacations are unknown
+
+
+def test_a_school_year_group_must_give_a_vacation(data: Path) -> None:
+    (data / "calendars" / "440100.yaml").write_text(
+        'level: "440100"\nschool_years:\n  "2025-26":\n    citation: x\n    compulsory: {}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as info:
+        Engine.load("440106", data_dir=data)
+    assert "expected winter and/or summer" in str(info.value)
+
+
+def test_winter_must_come_before_summer(data: Path) -> None:
+    (data / "calendars" / "440100.yaml").write_text(
+        'level: "440100"\nschool_years:\n  "2025-26":\n    citation: x\n'
+        "    compulsory: {winter: {from: 2026-07-20, to: 2026-08-01},\n"
+        "                 summer: {from: 2026-07-01, to: 2026-07-10}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as info:
+        Engine.load("440106", data_dir=data)
+    assert "winter vacation must end before the summer vacation starts" in str(info.value)
+
+
+def test_coverage_of_the_shipped_data() -> None:
+    engine = Engine.load("440106")
+    detail = engine.calendar.coverage(D(2026, 5, 15))
+    # 2025 and 2026 holidays, school years 2024-25 and 2025-26 for both groups: covered to 2026-08-31
+    assert detail.covered_until == D(2026, 8, 31)
+    assert detail.chain == ("national", "440000", "440100", "440106")
+    assert [y["year"] for y in detail.holiday_years] == [2025, 2026]
+    assert {(y["school_year"], y["group"], tuple(y["known"])) for y in detail.school_years} == {
+        ("2024-25", "compulsory", ("winter", "summer")),
+        ("2024-25", "senior", ("winter", "summer")),
+        ("2025-26", "compulsory", ("winter", "summer")),
+        ("2025-26", "senior", ("winter", "summer")),
+    }
+    assert [(m.kind, m.key, m.group) for m in detail.missing] == [
+        ("school_year", "2026-27", "compulsory"),
+        ("school_year", "2026-27", "senior"),
+    ]
+    assert detail.missing[0].first_day == D(2026, 9, 1)
+    json.dumps(detail.to_dict(), ensure_ascii=False)
+    assert engine.calendar.coverage(D(2024, 12, 31)).covered_until is None  # 2024 notice not loaded
+
+
+@pytest.mark.parametrize(
+    ("as_of", "days_left", "warn"),
+    [
+        (D(2026, 5, 15), 108, False),
+        (D(2026, 7, 2), 60, False),  # 60 days left: no warning
+        (D(2026, 7, 3), 59, True),  # 59 days left: warn
+        (D(2026, 8, 31), 0, True),
+        (D(2026, 9, 1), None, True),  # not covered at all
+    ],
+)
+def test_engine_calendar_coverage(as_of: dt.date, days_left: int | None, warn: bool) -> None:
+    check = Engine.load("440106").calendar_coverage(as_of)
+    assert check.days_left == days_left and check.warn is warn and check.warning_days == 60
+    assert check.covered_until == (D(2026, 8, 31) if days_left is not None else None)
+    out = check.to_dict()
+    assert json.loads(json.dumps(out, ensure_ascii=False)) == out
+    if warn:
+        assert check.missing_zh and len(check.missing_zh) == len(check.missing_en)
+        assert any(m == "2026-27学年义务教育阶段寒假、暑假日期尚未载入" for m in check.missing_zh)
+        assert any("2026-27" in m and "compulsory-stage" in m for m in check.missing_en)
+    if as_of == D(2026, 9, 1):
+        assert "2027年国务院节假日安排（法定节假日与调休上班日）尚未载入" not in check.missing_zh
+
+
+def test_coverage_warns_about_next_years_holiday_notice() -> None:
+    check = Engine.load("440106").calendar_coverage(D(2026, 12, 1))
+    assert check.covered_until is None and check.warn
+    assert "2027年国务院节假日安排（法定节假日与调休上班日）尚未载入" in check.missing_zh

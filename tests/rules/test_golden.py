@@ -35,6 +35,8 @@ def test_golden_case(case: GoldenCase) -> None:
     assert not diffs, "\n".join(diffs)
     if case.uncovered is not None or case.exact:
         assert result.uncovered_dates == (case.uncovered or frozenset())
+    if case.risk is not None:
+        assert result.risk.to_dict() == case.risk
 
 
 def test_case_ids_are_unique() -> None:

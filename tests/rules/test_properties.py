@@ -14,7 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules import Engine
+from rules import Engine, risk_tier
+from rules.risk import RED_RULES, YELLOW_RULES
 from rules.uscc import ALPHABET, check_character
 
 ENGINE = Engine.load("440106")
@@ -279,3 +280,87 @@ def test_evaluation_does_not_change_the_document(doc: dict[str, Any], as_of: dt.
     before = json.dumps(doc, sort_keys=True)
     ctx_for(as_of).evaluate(doc, [])
     assert json.dumps(doc, sort_keys=True) == before
+
+
+# --- BAN-SCOPE-EXTENDED: narrowing a scope never widens it --------------------------------------------------
+
+
+@st.composite
+def narrowing(draw: st.DrawFn) -> tuple[list[dict[str, Any]], str]:
+    """A scope history whose last entry (dated on or after the ban) is a subset of the one before it."""
+    categories = draw(subset(["subject", "non_subject"]))
+    stages = draw(subset(STAGES))
+    modes = draw(subset(["online", "offline"]))
+    first = {"from": "2019-05-01", "categories": categories, "stages": stages, "modes": modes}
+    day = draw(st.dates(min_value=dt.date(2021, 7, 24), max_value=dt.date(2026, 5, 15))).isoformat()
+    last = {
+        "from": day,
+        "categories": draw(st.lists(st.sampled_from(categories), unique=True)),
+        "stages": draw(st.lists(st.sampled_from(stages), unique=True)),
+        "modes": draw(st.lists(st.sampled_from(modes), unique=True)),
+    }
+    return [first, last], day
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=document(), history=narrowing(), all_categories=st.booleans())
+def test_a_narrowing_scope_entry_never_fires_scope_extended(
+    doc: dict[str, Any], history: tuple[list[dict[str, Any]], str], all_categories: bool
+) -> None:
+    entries, day = history
+    doc["licence"] = doc["licence"] or {
+        "number": "教民144010670000123号",
+        "first_approved_on": "2019-05-01",
+        "issued_on": "2019-05-01",
+        "valid_until": "2029-04-30",
+        "status": "valid",
+        "scope": {},
+    }
+    doc["licence"]["scope_history"] = entries
+    doc["licence"]["scope"] = {k: entries[-1][k] for k in ("categories", "stages", "modes")}
+    engine = ENGINE if all_categories else NARROW_PRESCHOOL
+    result = engine.at(dt.date(2026, 5, 15)).evaluate(doc)
+    assert ("BAN-SCOPE-EXTENDED", day) not in {(f.rule_id, f.subject) for f in result.findings}
+
+
+NARROW_PRESCHOOL = Engine.load(
+    "440106",
+    overlays=[
+        {
+            "level": "440106",
+            "parameters": {
+                "ban.preschool_all_categories": [
+                    {"value": False, "effective_from": "2021-07-24", "citation": "test"}
+                ]
+            },
+        }
+    ],
+)
+
+
+# --- the risk tier is monotone ----------------------------------------------------------------------------
+
+TIER_ORDER = {"green": 0, "yellow": 1, "red": 2}
+FINDING = st.tuples(
+    st.sampled_from(sorted(RED_RULES | YELLOW_RULES | {"LIC-NONE", "TIME-OFFLINE-LATE"})),
+    st.sampled_from(["institution", "2026-02", "2026-03", "2026-04", "C1"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    findings=st.lists(FINDING, max_size=6),
+    extra=FINDING,
+    complaints=st.integers(0, 6),
+    threshold=st.one_of(st.none(), st.integers(1, 5)),
+)
+def test_adding_a_finding_never_lowers_the_tier(
+    findings: list[tuple[str, str]], extra: tuple[str, str], complaints: int, threshold: int | None
+) -> None:
+    before = risk_tier(findings, complaints_30d=complaints, complaint_threshold=threshold)
+    after = risk_tier([*findings, extra], complaints_30d=complaints, complaint_threshold=threshold)
+    assert TIER_ORDER[after.tier] >= TIER_ORDER[before.tier]
+    more = risk_tier(findings, complaints_30d=complaints + 1, complaint_threshold=threshold)
+    assert TIER_ORDER[more.tier] >= TIER_ORDER[before.tier]
+    assert list(after.because) == sorted(after.because)
+    assert (after.tier == "green") == (after.because == ())

@@ -33,6 +33,7 @@ def search(
     grid: str | None = None,
     category: Literal["subject", "non_subject"] | None = None,
     status: Literal["operating", "suspended", "closed"] | None = None,
+    risk_tier: Literal["red", "yellow", "green"] | None = Query(None, description="the early-warning tier"),
     paging: PageParams = Depends(),
 ) -> Page[dict[str, Any]]:
     total, rows = registry.search(
@@ -41,6 +42,7 @@ def search(
         grid=grid,
         category=category,
         status=status,
+        risk_tier=risk_tier,
         limit=paging.page_size,
         offset=paging.offset,
     )

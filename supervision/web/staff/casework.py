@@ -22,6 +22,7 @@ from supervision.cases.schemas import (
     InspectionIn,
     TriageIn,
 )
+from supervision.compliance import service as compliance
 from supervision.core.csvout import to_csv
 from supervision.core.errors import DomainError, Invalid, problems_from_pydantic
 from supervision.lists import catalogue
@@ -102,6 +103,7 @@ def dashboard_page(
             "user": user,
             "d": figures,
             "charts": dashboard.dashboard_charts(figures),
+            "calendar": compliance.calendar_coverage(settings.jurisdiction, clock.today()),
             "grid": grid or "",
             "grids": _grids(settings),
             "my_grids": list(user.grids),
@@ -274,6 +276,7 @@ def _case(
             "c": detail.case,
             "error": error,
             "officers": officers,
+            "risk": registry.risk(session, detail.case.uscc) if detail.case.uscc else None,
             "rules": catalogue.negative_list(settings.jurisdiction, clock.today()),
             "today": clock.today(),
         },

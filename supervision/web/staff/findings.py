@@ -154,6 +154,7 @@ def run(run_id: int, request: Request, user: ConsoleStaff, session: DbSession, c
         {
             "user": user,
             "r": row,
+            "calendar": compliance.calendar_coverage(row["jurisdiction"], row["as_of"]),
             "rules": compliance.rule_titles(row["as_of"]),
             "labels": display.LABELS,
         },

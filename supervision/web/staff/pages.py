@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -81,12 +83,22 @@ def institutions(
     user: ConsoleStaff,
     session: DbSession,
     clock: ClockDep,
+    settings: SettingsDep,
     q: str | None = Query(None, max_length=100),
+    grid: str | None = Query(None, max_length=50),
+    risk_tier: Literal["red", "yellow", "green"] | None = None,
     page: int = Query(1, ge=1, le=MAX_PAGE),
 ) -> Response:
     page_size = 50
     total, items = registry.search(
-        session, q=q, grid=None, category=None, status=None, limit=page_size, offset=(page - 1) * page_size
+        session,
+        q=q,
+        grid=grid or None,
+        category=None,
+        status=None,
+        risk_tier=risk_tier,
+        limit=page_size,
+        offset=(page - 1) * page_size,
     )
     total_all = registry.count(session)
     return render(
@@ -95,6 +107,10 @@ def institutions(
         {
             "user": user,
             "q": q,
+            "grid": grid,
+            "grids": registry.grids(settings.jurisdiction),
+            "risk_tier": risk_tier,
+            "query": request.url.query,
             "items": items,
             "total": total,
             "total_all": total_all,

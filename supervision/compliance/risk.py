@@ -1,0 +1,43 @@
+"""The stored risk tier (风险等级) of institutions: red, yellow or green, from their open findings and the
+complaints received about them (rules.md "Risk tier"; the rule engine's :func:`rules.risk_tier` decides).
+
+Every evaluation refreshes it: a full run for every institution, a re-evaluation for one. A tier is stored
+with the rule IDs that set it and the instant it changed; the console shows it beside the institution,
+filters and counts by it, and a tier turning red opens a case (``cases.casework.open_risk_cases``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlmodel import Session
+
+from rules.risk import RED_RULES, YELLOW_RULES
+from supervision.compliance import queries
+from supervision.core import rulebook
+
+COMPLAINT_DAYS = 30
+"""Complaints count toward the tier for 30 days, the day of evaluation included."""
+
+
+def refresh(
+    session: Session, ids: Sequence[int] | None, as_of: dt.date, *, now: dt.datetime, jurisdiction: str
+) -> Counter[str]:
+    """Compute the tier of the institutions ``ids`` (every one when None) as of ``as_of`` from their open
+    findings as they stand in this transaction, store the ones that changed, and return how many
+    institutions are in each tier now."""
+    ctx = rulebook.context(jurisdiction, as_of)
+    since = as_of - dt.timedelta(days=COMPLAINT_DAYS - 1)
+    tiers: Counter[str] = Counter()
+    changes: list[tuple[int, str, list[str]]] = []
+    for iid, _, tier, because, pairs, complaints in queries.risk_inputs(
+        session, ids, sorted(RED_RULES | YELLOW_RULES), since
+    ):
+        risk = ctx.risk(pairs, complaints_30d=complaints)
+        tiers[risk.tier] += 1
+        if risk.tier != tier or list(risk.because) != because:
+            changes.append((iid, risk.tier, list(risk.because)))
+    queries.store_risk(session, changes, now)
+    return tiers
