@@ -14,7 +14,7 @@ creates ``supervision_app`` (NOLOGIN) beforehand and grants it to the login user
 grants.
 
 Revision ID: 0011
-Revises: 0009 (to be re-chained after 0010 when both are merged)
+Revises: 0009 (the number 0010 was never used)
 """
 
 from collections.abc import Sequence

@@ -423,10 +423,11 @@ def risk_inputs(
     rows = session.execute(
         text(sql), {"rules": list(rules), "since": complaints_since, "ids": list(ids or [])}
     )
-    return [
-        (r[0], r[1], r[2], list(r[3]), [tuple(x.split("\x1f", 1)) for x in r[4]], int(r[5]))  # type: ignore[misc]
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        pairs = [(rule, subject) for rule, _, subject in (x.partition("\x1f") for x in r[4])]
+        out.append((int(r[0]), str(r[1]), str(r[2]), list(r[3]), pairs, int(r[5])))
+    return out
 
 
 def store_risk(session: Session, changes: Sequence[tuple[int, str, list[str]]], now: dt.datetime) -> None:

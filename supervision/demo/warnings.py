@@ -157,7 +157,8 @@ def load_demo_warnings(engine: Engine, now: dt.datetime, jurisdiction: str) -> i
     today = business_date(now)
     with Session(engine) as session:
         done = session.execute(
-            text("SELECT EXISTS (SELECT 1 FROM escrow_statement WHERE submitted_by LIKE :k)"), {"k": "%:key:demo"}
+            text("SELECT EXISTS (SELECT 1 FROM escrow_statement WHERE submitted_by LIKE :k)"),
+            {"k": "%:key:demo"},
         ).scalar_one()
         if done:
             return 0

@@ -39,7 +39,7 @@ def test_the_demo_shows_every_new_rule_and_a_risk_case(fresh_engine: Engine) -> 
         session.commit()
     assert tiers["red"] >= 2 and tiers["yellow"] >= 4
     with fresh_engine.connect() as conn:
-        fired = dict(
+        fired: dict[str, int] = dict(
             conn.execute(
                 text(
                     "SELECT rule_id, count(DISTINCT institution_id) FROM finding"
