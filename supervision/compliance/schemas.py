@@ -33,6 +33,13 @@ class EvaluatedFinding(BaseModel):
     trace: Trace
 
 
+class RiskOut(BaseModel):
+    """The risk tier (风险等级) the findings set (rules.md "Risk tier"; complaints are not counted here)."""
+
+    tier: Literal["red", "yellow", "green"]
+    because: list[str] = Field(description="the rule IDs that set the tier, sorted")
+
+
 class Evaluation(BaseModel):
     """The answer of ``POST /api/v1/rules/evaluate``."""
 
@@ -44,6 +51,7 @@ class Evaluation(BaseModel):
     uncovered_dates: list[dt.date] = Field(
         description="dates the rest-day rule needed calendar data for and found none"
     )
+    risk: RiskOut
 
 
 class Catalogue(BaseModel):

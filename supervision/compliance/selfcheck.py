@@ -83,4 +83,5 @@ def evaluate_document(raw: Any, as_of: dt.date, *, jurisdiction: str | None = No
         "parameter_hash": ctx.engine.parameter_set_hash,
         "findings": [f.to_dict() for f in result.findings],
         "uncovered_dates": sorted(d.isoformat() for d in result.uncovered_dates),
+        "risk": result.risk.to_dict(),
     }
