@@ -38,7 +38,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_institution_risk_tier", table_name="institution")
-    op.drop_constraint("ck_institution_risk_tier", "institution", type_="check")
+    op.drop_constraint(op.f("ck_institution_risk_tier"), "institution", type_="check")
     for column in ("risk_changed_at", "risk_because", "risk_tier", "escrow_since"):
         op.drop_column("institution", column)
     op.drop_column("licence", "scope_history")

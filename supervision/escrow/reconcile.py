@@ -17,10 +17,21 @@ from typing import Any
 from rules.engine import Context
 
 STATEMENT_RULES = frozenset(
-    {"FEE-BALANCE-BREAK", "FEE-ESCROW-SHORTFALL", "FEE-PREPAY-CAP", "FEE-STATEMENT-MISSING", "FEE-NO-ESCROW"}
+    {
+        "FEE-BALANCE-BREAK",
+        "FEE-ESCROW-SHORTFALL",
+        "FEE-PREPAY-CAP",
+        "FEE-STATEMENT-MISSING",
+        "FEE-NO-ESCROW",
+        "RISK-COVERAGE-THIN",
+        "RISK-RECEIPTS-SURGE",
+        "RISK-RELEASE-AHEAD",
+        "RISK-LARGE-RELEASE",
+    }
 )
-"""The rules whose findings answer a submission. FEE-PREPAY-CAP counts only for the statement's own lines
-(its findings about the packages a course offers belong to the registry)."""
+"""The rules whose findings answer a submission: the breaches and the early warnings about the statement.
+FEE-PREPAY-CAP counts only for the statement's own lines (its findings about the packages a course offers
+belong to the registry)."""
 
 
 def statement_document(row: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -111,7 +122,8 @@ FINDING_FIELDS = (
 
 
 INSTITUTION_RULES = frozenset({"FEE-STATEMENT-MISSING", "FEE-NO-ESCROW"})
-"""Escrow rules about the institution as a whole (a missing month, no account), always part of an answer."""
+"""Escrow rules about the institution as a whole (every month still owed, no account), always part of an
+answer."""
 
 
 def statement_findings(

@@ -153,7 +153,7 @@ def test_statements_in_force_count(session: Session, clock: FixedClock) -> None:
         assert answer.status in (200, 201), answer.body
         return int(answer.body["id"])
 
-    original = submit(_statement("2026-10", liability=1_000_000))
+    original = submit(_statement("2026-10", liability=900_000))  # covered with a margin: not even thin
     assert compliance.reevaluate_institution(session, iid, AS_OF, now=now) == []
     # An amendment that leaves the bank short of the liability: the amendment is what counts now.
     amendment = submit(_statement("2026-10", liability=1_200_000, amends=original))
@@ -190,7 +190,9 @@ def _statement(period: str, *, liability: int, amends: int | None = None) -> dic
                 "lessons": 20,
                 "months": 2,
             },
-            {"date": f"{period}-28", "type": "release", "amount_fen": 140_000, "ref": "X-1"},
+            # Two releases of 7% of the opening balance each: no large release (RISK-LARGE-RELEASE).
+            {"date": f"{period}-14", "type": "release", "amount_fen": 70_000, "ref": "X-1"},
+            {"date": f"{period}-28", "type": "release", "amount_fen": 70_000, "ref": "X-2"},
         ],
     }
 

@@ -75,6 +75,7 @@ def test_evaluate_answers_and_stores_nothing(live: LiveServer, engine: Engine) -
         assert {(x["rule_id"], x["subject"]) for x in with_one["findings"]} == {
             ("FEE-ESCROW-SHORTFALL", "2026-10"),
             ("LIC-EXPIRED", "institution"),
+            ("RISK-LARGE-RELEASE", "2026-10/X-1"),  # its one release is over 10% of the opening balance
         }
         shortfall = next(x for x in with_one["findings"] if x["rule_id"] == "FEE-ESCROW-SHORTFALL")
         assert shortfall["trace"]["parameters"][0]["name"] == "escrow.coverage_pct"
