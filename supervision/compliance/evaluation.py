@@ -182,7 +182,7 @@ def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int) -
     n = 0
     produced: Counter[str] = Counter()
     uncovered = Uncovered()
-    for iid, doc, statements in read_range(conn, lo, hi):
+    for iid, doc, statements in read_range(conn, lo, hi, ctx.as_of):
         n += 1
         evaluation = ctx.evaluate(doc, statements)
         if evaluation.findings:
@@ -241,7 +241,7 @@ def diff_range(
     rules: dict[str, RuleDiff] = {}
     uncovered = Uncovered()
     n = 0
-    for _iid, doc, statements in read_range(conn, lo, hi):
+    for _iid, doc, statements in read_range(conn, lo, hi, current.as_of):
         n += 1
         now = current.evaluate(doc, statements)
         then = candidate.evaluate(doc, statements)

@@ -7,6 +7,7 @@ a fraction of a second. The queries use psycopg's ``%(name)s`` parameters.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -139,6 +140,7 @@ def read_statements(
     where: str,
     params: Mapping[str, Any],
     known_lines: Mapping[int, Sequence[Sequence[Any]]] | None = None,
+    as_of: dt.date | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """The statements in force of the institutions matched by ``where`` (over ``escrow_statement s``), as
     :func:`statement` makes them, by institution, each institution's by period. Institutions without any are
@@ -147,8 +149,11 @@ def read_statements(
     known = known_lines or {}
     cur.execute(STATEMENTS_SQL.format(where=where), params)
     heads = cur.fetchall()
-    # Heads are by institution and period: an institution's last is its latest statement.
-    latest = {h[1] for i, h in enumerate(heads) if i + 1 == len(heads) or heads[i + 1][0] != h[0]}
+    # Heads are by institution and period: an institution's latest statement is its last one of a period up to
+    # the month of ``as_of`` (a run as of a past date does not see later statements as its latest).
+    month = f"{as_of.year:04d}-{as_of.month:02d}" if as_of else "9999-12"
+    seen = [h for h in heads if h[2] <= month]
+    latest = {h[1] for i, h in enumerate(seen) if i + 1 == len(seen) or seen[i + 1][0] != h[0]}
     lines: dict[int, list[Sequence[Any]]] = {h[1]: [] for h in heads if h[1] not in known}
     if lines:
         ids = list(lines)
@@ -172,11 +177,14 @@ class _JsonBytes(Loader):
         return bytes(data)
 
 
-def read_range(conn: psycopg.Connection[Any], lo: int, hi: int) -> Iterator[tuple[int, dict[str, Any], Any]]:
-    """(id, document, statements in force) of every institution with ``lo < id <= hi``, by id."""
+def read_range(
+    conn: psycopg.Connection[Any], lo: int, hi: int, as_of: dt.date | None = None
+) -> Iterator[tuple[int, dict[str, Any], Any]]:
+    """(id, document, statements in force as an evaluation on ``as_of`` reads them) of every institution with
+    ``lo < id <= hi``, by id."""
     with conn.cursor() as cur:
         cur.adapters.register_loader("json", _JsonBytes)
-        statements = read_statements(cur, RANGE_WHERE, {"lo": lo, "hi": hi})
+        statements = read_statements(cur, RANGE_WHERE, {"lo": lo, "hi": hi}, as_of=as_of)
         cur.execute(RANGE_DOCUMENTS_SQL, {"lo": lo, "hi": hi})
         for iid, doc in cur:
             yield iid, orjson.loads(doc), statements.get(iid, [])

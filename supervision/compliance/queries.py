@@ -21,12 +21,14 @@ def statements_for(
     session: Session,
     institution_ids: Sequence[int],
     known_lines: Mapping[int, Sequence[Sequence[Any]]] | None = None,
+    as_of: dt.date | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """The accepted, not superseded escrow statements of each institution (资金监管报表), as the rules read
     them (:func:`facts.statement`: the summary with ``id`` and ``amends``, and the receipt lines), by period.
     Institutions without any get an empty list: the service tracks statements, so "none" is a fact the rules
     may report (FEE-STATEMENT-MISSING). ``known_lines``: lines the caller already holds, by statement id (a
-    statement it has just stored), used instead of reading them back.
+    statement it has just stored), used instead of reading them back. ``as_of``: the date of the evaluation,
+    whose latest statement (the latest period up to it) is read whole.
 
     :func:`facts.read_statements` is the only place that reads the escrow tables for the rules.
     """
@@ -35,7 +37,9 @@ def statements_for(
     if not ids:
         return out
     with raw_connection(session).cursor() as cur:
-        out.update(facts.read_statements(cur, "s.institution_id = ANY(%(ids)s)", {"ids": ids}, known_lines))
+        out.update(
+            facts.read_statements(cur, "s.institution_id = ANY(%(ids)s)", {"ids": ids}, known_lines, as_of)
+        )
     return out
 
 

@@ -64,7 +64,7 @@ def reevaluate_institution(
     doc = registry_queries.documents_by_id(session, [institution_id]).get(institution_id)
     if doc is None:
         raise NotFound(f"no institution with id {institution_id}")
-    statements = queries.statements_for(session, [institution_id], known_lines)[institution_id]
+    statements = queries.statements_for(session, [institution_id], known_lines, as_of)[institution_id]
     ctx = rulebook.context(jurisdiction, as_of)
     evaluation = ctx.evaluate(doc, statements)
     run = RuleRun(

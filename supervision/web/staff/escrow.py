@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from supervision.accounts.models import StaffUser
 from supervision.core.pagination import MAX_PAGE
 from supervision.escrow import keys, service
+from supervision.registry import service as registry
 from supervision.settings import Settings
 from supervision.web.deps import ClockDep, ConsoleStaff, DbSession, SettingsDep, actor
 from supervision.web.templating import render
@@ -72,6 +73,7 @@ def _institution_page(
         {
             "user": user,
             "inst": inst,
+            "risk": registry.risk(session, uscc),
             "statements": statements,
             "chart": chart(series),
             "series": series,
