@@ -185,11 +185,20 @@ def test_complaint_to_rectification_to_lift(
         ("inspections", "/staff/inspections"),
         ("inspection-new", "/staff/inspections/new"),
         ("decisions", "/staff/decisions"),
+        ("institutions-red", "/staff/institutions?risk_tier=red"),
+        ("rule-runs", "/staff/rule-runs"),
+        ("escrow-institution", f"/staff/escrow/{uscc}"),
     ):
         officer.goto(url)
         assert officer.evaluate("document.documentElement.scrollWidth") <= 1280, url
         officer.screenshot(path=str(ARTIFACTS / f"console-{name}-1280.png"), full_page=True)
         check_a11y(officer, url)
+    # A rule run's page: its calendar notice (the demo date is past the end of the calendar data).
+    officer.goto("/staff/rule-runs")
+    officer.locator("a[href^='/staff/rule-runs/']").first.click()
+    expect(officer.locator(".notice")).to_contain_text("日历数据即将用尽")
+    officer.screenshot(path=str(ARTIFACTS / "console-rule-run-1280.png"), full_page=True)
+    check_a11y(officer, "rule run")
     tablet = console(browser, live, crew["officer"], width=768)
     for url in ("/staff", f"/staff/cases/{case_ref}", f"/staff/institutions/{uscc}"):
         tablet.goto(url)
