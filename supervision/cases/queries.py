@@ -137,9 +137,10 @@ def red_without_risk_case(session: Session) -> list[tuple[str, list[str]]]:
     red (and none open)."""
     rows = session.execute(
         text(
-            "SELECT i.uscc, i.risk_because FROM institution i WHERE i.risk_tier = 'red'"
+            "SELECT i.uscc, r.because FROM institution_risk r JOIN institution i ON i.id = r.institution_id"
+            " WHERE r.tier = 'red'"
             " AND NOT EXISTS (SELECT 1 FROM enforcement_case c WHERE c.uscc = i.uscc AND c.source = 'risk'"
-            f"  AND (c.state IN {_OPEN_SQL} OR c.opened_at >= i.risk_changed_at))"
+            f"  AND (c.state IN {_OPEN_SQL} OR c.opened_at >= r.changed_at))"
             " ORDER BY i.uscc"
         )
     )
@@ -440,9 +441,10 @@ SELECT l.id IS NULL AS unlicensed, coalesce('subject' = ANY(l.scope_categories),
        count(*) FILTER (WHERE i.status = 'operating' AND i.uscc IN (
          SELECT x.uscc FROM inspection x
          WHERE x.uscc IS NOT NULL AND x.inspected_on > :since AND x.inspected_on <= :today)) AS inspected,
-       count(*) FILTER (WHERE i.risk_tier = 'red') AS red,
-       count(*) FILTER (WHERE i.risk_tier = 'yellow') AS yellow
+       count(*) FILTER (WHERE r.tier = 'red') AS red,
+       count(*) FILTER (WHERE r.tier = 'yellow') AS yellow
 FROM institution i LEFT JOIN licence l ON l.institution_id = i.id
+LEFT JOIN institution_risk r ON r.institution_id = i.id
 WHERE TRUE{_grid_sql("i.grid", grid)}
 GROUP BY 1, 2, 3
 ) g

@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from supervision.core import models as _models  # noqa: F401  (naming convention)
@@ -61,6 +61,27 @@ class RuleRun(SQLModel, table=True):
     uncovered_dates: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     """Calendar dates the run met that the calendar data does not cover."""
     actor: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class InstitutionRisk(SQLModel, table=True):
+    """风险等级 — an institution's early-warning tier as the last evaluation computed it (rules.md "Risk
+    tier"): derived data, kept beside the registry row so that a nightly run that changes many tiers writes
+    narrow rows with one index, not the registry's. No row means ``green`` (never anything else yet)."""
+
+    __tablename__ = "institution_risk"
+    __table_args__ = (
+        CheckConstraint("tier IN ('red','yellow','green')", name="tier"),
+        {"postgresql_with": {"fillfactor": 70}},
+    )
+
+    institution_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("institution.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tier: str = Field(sa_column=Column(Text, nullable=False))
+    because: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    """The rule IDs that set the tier (``COMPLAINTS-30D`` for recent complaints), sorted."""
+    changed_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    """When the tier last changed (not its reasons): a red tier's case is opened once per turn to red."""
 
 
 FILLFACTOR = 55

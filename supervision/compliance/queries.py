@@ -398,52 +398,57 @@ def run(session: Session, run_id: int) -> dict[str, Any] | None:
 
 # What the risk tier of institutions reads (rules.md "Risk tier"): their open findings of the rules that set
 # a tier (``rule_id`` and ``subject``, joined by a unit separator) and the complaints about them received
-# since a date, beside the tier stored now. ``{where}`` narrows the institutions (``i``).
+# since a date, beside the tier stored now (none: green). ``{ids}`` narrows the institution ids, by a list or
+# a range of a full run.
 RISK_INPUTS_SQL = """
-WITH f AS (SELECT institution_id, array_agg(rule_id || chr(31) || subject) AS open FROM finding
-           WHERE status = 'open' AND rule_id = ANY(:rules) AND {finding_where} GROUP BY institution_id),
-c AS (SELECT uscc, count(*) AS n FROM complaint WHERE received_on >= :since AND {complaint_where}
-      GROUP BY uscc)
-SELECT i.id, i.uscc, i.risk_tier, i.risk_because, coalesce(f.open, '{{}}') AS open,
-       coalesce(c.n, 0) AS complaints
-FROM institution i LEFT JOIN f ON f.institution_id = i.id LEFT JOIN c ON c.uscc = i.uscc
-WHERE {where}
+WITH i AS (SELECT id, uscc FROM institution WHERE {ids}),
+f AS (SELECT institution_id, array_agg(rule_id || chr(31) || subject) AS open FROM finding
+      WHERE status = 'open' AND rule_id = ANY(:rules) AND institution_id IN (SELECT id FROM i)
+      GROUP BY institution_id),
+c AS (SELECT uscc, count(*) AS n FROM complaint
+      WHERE received_on >= :since AND uscc IN (SELECT uscc FROM i) GROUP BY uscc)
+SELECT i.id, coalesce(r.tier, 'green'), coalesce(r.because, '{{}}'), coalesce(f.open, '{{}}'),
+       coalesce(c.n, 0)
+FROM i LEFT JOIN institution_risk r ON r.institution_id = i.id
+LEFT JOIN f ON f.institution_id = i.id LEFT JOIN c ON c.uscc = i.uscc
 """
 
 
 def risk_inputs(
-    session: Session, ids: Sequence[int] | None, rules: Sequence[str], complaints_since: dt.date
-) -> list[tuple[int, str, str, list[str], list[tuple[str, str]], int]]:
-    """(id, uscc, stored tier, stored reasons, open (rule, subject) pairs, complaints) of the institutions
-    ``ids`` (every institution when None)."""
-    if ids is None:
-        sql = RISK_INPUTS_SQL.format(finding_where="TRUE", complaint_where="TRUE", where="TRUE")
-    else:
-        sql = RISK_INPUTS_SQL.format(
-            finding_where="institution_id = ANY(:ids)",
-            complaint_where="uscc = ANY(ARRAY(SELECT uscc FROM institution WHERE id = ANY(:ids)))",
-            where="i.id = ANY(:ids)",
-        )
+    session: Session,
+    rules: Sequence[str],
+    complaints_since: dt.date,
+    *,
+    ids: Sequence[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> list[tuple[int, str, list[str], list[tuple[str, str]], int]]:
+    """(id, stored tier, stored reasons, open (rule, subject) pairs, complaints) of the institutions ``ids``,
+    or of ``lo < id <= hi`` for ``id_range``, or of every institution."""
+    where = "id = ANY(:ids)" if ids is not None else "id > :lo AND id <= :hi" if id_range else "TRUE"
+    lo, hi = id_range or (0, 0)
     rows = session.execute(
-        text(sql), {"rules": list(rules), "since": complaints_since, "ids": list(ids or [])}
+        text(RISK_INPUTS_SQL.format(ids=where)),
+        {"rules": list(rules), "since": complaints_since, "ids": list(ids or []), "lo": lo, "hi": hi},
     )
     out = []
     for r in rows:
-        pairs = [(rule, subject) for rule, _, subject in (x.partition("\x1f") for x in r[4])]
-        out.append((int(r[0]), str(r[1]), str(r[2]), list(r[3]), pairs, int(r[5])))
+        pairs = [(rule, subject) for rule, _, subject in (x.partition("\x1f") for x in r[3])]
+        out.append((int(r[0]), str(r[1]), list(r[2]), pairs, int(r[4])))
     return out
 
 
 def store_risk(session: Session, changes: Sequence[tuple[int, str, list[str]]], now: dt.datetime) -> None:
-    """Store new tiers: (institution id, tier, reasons)."""
+    """Store new tiers, (institution id, tier, reasons); ``changed_at`` moves only when the tier does."""
     if not changes:
         return
     session.execute(
         text(
-            "UPDATE institution i SET risk_tier = t.tier, risk_changed_at = :now,"
-            " risk_because = coalesce(string_to_array(nullif(t.because, ''), ','), '{}')"
+            "INSERT INTO institution_risk AS r (institution_id, tier, because, changed_at)"
+            " SELECT t.id, t.tier, coalesce(string_to_array(nullif(t.because, ''), ','), '{}'), :now"
             " FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[]))"
-            " AS t(id, tier, because) WHERE i.id = t.id"
+            " AS t(id, tier, because)"
+            " ON CONFLICT (institution_id) DO UPDATE SET tier = excluded.tier, because = excluded.because,"
+            " changed_at = CASE WHEN r.tier = excluded.tier THEN r.changed_at ELSE excluded.changed_at END"
         ),
         {
             "ids": [c[0] for c in changes],

@@ -23,17 +23,24 @@ COMPLAINT_DAYS = 30
 
 
 def refresh(
-    session: Session, ids: Sequence[int] | None, as_of: dt.date, *, now: dt.datetime, jurisdiction: str
+    session: Session,
+    as_of: dt.date,
+    *,
+    now: dt.datetime,
+    jurisdiction: str,
+    ids: Sequence[int] | None = None,
+    id_range: tuple[int, int] | None = None,
 ) -> Counter[str]:
-    """Compute the tier of the institutions ``ids`` (every one when None) as of ``as_of`` from their open
-    findings as they stand in this transaction, store the ones that changed, and return how many
-    institutions are in each tier now."""
+    """Compute the tier of the institutions ``ids`` (or of ``lo < id <= hi``, a range of a full run) as of
+    ``as_of`` from their open findings as they stand in this transaction and their recent complaints, store
+    the ones that changed, and return how many institutions are in each tier now."""
     ctx = rulebook.context(jurisdiction, as_of)
     since = as_of - dt.timedelta(days=COMPLAINT_DAYS - 1)
     tiers: Counter[str] = Counter()
     changes: list[tuple[int, str, list[str]]] = []
-    for iid, _, tier, because, pairs, complaints in queries.risk_inputs(
-        session, ids, sorted(RED_RULES | YELLOW_RULES), since
+    rules = sorted(RED_RULES | YELLOW_RULES)
+    for iid, tier, because, pairs, complaints in queries.risk_inputs(
+        session, rules, since, ids=ids, id_range=id_range
     ):
         risk = ctx.risk(pairs, complaints_30d=complaints)
         tiers[risk.tier] += 1

@@ -158,6 +158,7 @@ def run_full(
     produced: Counter[str] = Counter()
     changes: dict[str, Counter[str]] = {k: Counter() for k in ("opened", "refreshed", "resolved")}
     uncovered: set[dt.date] = set()
+    tiers: Counter[str] = Counter()
     timings = {"lock": 0, "write": 0}
     evaluated, worker_peak, locked, analyzed = len(ids), 0.0, False, False
 
@@ -192,6 +193,8 @@ def run_full(
         )
         for k, v in written.items():
             changes[k].update(v)
+        # The tiers of the range follow its findings at once (narrow rows, while the workers go on).
+        tiers.update(risk.refresh(session, as_of, now=started, jurisdiction=jurisdiction, id_range=(lo, hi)))
         timings["write"] += elapsed_ms(step)
         uncovered.update(batch.uncovered)
         worker_peak = max(worker_peak, batch.peak_mib)
@@ -200,9 +203,6 @@ def run_full(
     n_workers = workers_for(workers, len(ids))
     todo = ev.ranges(ids, batch_size)
     ev.evaluate_ranges(job, todo, workers=n_workers, local=raw_connection(session), on_result=keep)
-    step = time.perf_counter()
-    tiers = risk.refresh(session, None, as_of, now=started, jurisdiction=jurisdiction)
-    timings["risk"] = elapsed_ms(step)
 
     elapsed = time.perf_counter() - clock
     run.institutions = evaluated

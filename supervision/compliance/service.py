@@ -90,7 +90,7 @@ def reevaluate_institution(
         as_of=as_of,
         params={"rows": rows, "lo": institution_id - 1, "hi": institution_id},
     )
-    tiers = risk.refresh(session, [institution_id], as_of, now=started, jurisdiction=jurisdiction)
+    tiers = risk.refresh(session, as_of, now=started, jurisdiction=jurisdiction, ids=[institution_id])
     elapsed = time.perf_counter() - clock
     run.counts = totals(produced, changes)
     run.counts["risk_tiers"] = {t: tiers.get(t, 0) for t in ("red", "yellow", "green")}

@@ -56,7 +56,6 @@ class Institution(SQLModel, table=True):
         CheckConstraint(
             "escrow_mode IS NULL OR escrow_mode IN ('bank_custody','risk_reserve')", name="escrow_mode"
         ),
-        CheckConstraint("risk_tier IN ('red','yellow','green')", name="risk_tier"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
@@ -80,16 +79,6 @@ class Institution(SQLModel, table=True):
     """Single characters and bigrams of the name, for Chinese substring search through a GIN index."""
     doc_sha256: str = Field(sa_column=Column(Text, nullable=False))
     """SHA-256 of the canonical document: an import of identical data changes nothing."""
-    risk_tier: str = Field(
-        default="green", sa_column=Column(Text, nullable=False, server_default="green", index=True)
-    )
-    """The early-warning tier (风险等级: red, yellow, green) from the open findings and recent complaints,
-    stored by every evaluation (rules.md "Risk tier"); staff only."""
-    risk_because: list[str] = Field(
-        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}")
-    )
-    """The rule IDs that set the tier (``COMPLAINTS-30D`` for recent complaints)."""
-    risk_changed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     version: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -147,7 +147,10 @@ def search(
         where.append("i.status = :status")
         params["status"] = status
     if risk_tier:
-        where.append("i.risk_tier = :risk_tier")
+        where.append(
+            "coalesce((SELECT r.tier FROM institution_risk r WHERE r.institution_id = i.id), 'green')"
+            " = :risk_tier"
+        )
         params["risk_tier"] = risk_tier
     if extra_where:
         where.append(extra_where)
@@ -157,8 +160,9 @@ def search(
         text(
             "SELECT i.id, i.uscc, i.name, i.nature, i.status, i.district, i.grid, i.address, i.categories,"
             " l.number AS licence_number, l.status AS licence_status, l.valid_until AS licence_valid_until,"
-            " i.risk_tier, i.risk_because"
-            f" FROM institution i LEFT JOIN licence l ON l.institution_id = i.id WHERE {cond}"
+            " coalesce(r.tier, 'green') AS risk_tier, coalesce(r.because, '{}') AS risk_because"
+            " FROM institution i LEFT JOIN licence l ON l.institution_id = i.id"
+            f" LEFT JOIN institution_risk r ON r.institution_id = i.id WHERE {cond}"
             " ORDER BY i.name, i.uscc LIMIT :limit OFFSET :offset"
         ),
         {**params, "limit": limit, "offset": offset},
@@ -170,8 +174,9 @@ def risk(session: Session, uscc: str) -> dict[str, Any] | None:
     """The stored risk tier of an institution: ``tier``, ``because`` and ``changed_at``."""
     row = session.execute(
         text(
-            "SELECT risk_tier AS tier, risk_because AS because, risk_changed_at AS changed_at"
-            " FROM institution WHERE uscc = :u"
+            "SELECT coalesce(r.tier, 'green') AS tier, coalesce(r.because, '{}') AS because,"
+            " r.changed_at FROM institution i LEFT JOIN institution_risk r ON r.institution_id = i.id"
+            " WHERE i.uscc = :u"
         ),
         {"u": uscc},
     ).first()

@@ -391,8 +391,9 @@ def test_trend_follows_moves_and_several_changes_in_a_month(session: Session, wo
 def test_risk_tiers_counted_per_grid(session: Session, world: Dashboard) -> None:
     session.execute(
         text(
-            "UPDATE institution SET risk_tier = CASE WHEN status = 'suspended' THEN 'red' ELSE 'yellow' END"
-            " WHERE grid = :g AND status <> 'closed'"
+            "INSERT INTO institution_risk (institution_id, tier, because, changed_at)"
+            " SELECT id, CASE WHEN status = 'suspended' THEN 'red' ELSE 'yellow' END, '{}', now()"
+            " FROM institution WHERE grid = :g AND status <> 'closed'"
         ),
         {"g": GRID},
     )

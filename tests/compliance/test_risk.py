@@ -26,7 +26,11 @@ NOW = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
 
 def _tier(session: Session, uscc: str) -> tuple[str, list[str]]:
     row = session.execute(
-        text("SELECT risk_tier, risk_because FROM institution WHERE uscc = :u"), {"u": uscc}
+        text(
+            "SELECT coalesce(r.tier, 'green'), coalesce(r.because, '{}') FROM institution i"
+            " LEFT JOIN institution_risk r ON r.institution_id = i.id WHERE i.uscc = :u"
+        ),
+        {"u": uscc},
     ).one()
     return row[0], list(row[1])
 
@@ -111,7 +115,14 @@ def test_a_full_run_stores_every_tier_and_counts_them(session: Session) -> None:
     assert _tier(session, red["uscc"])[0] == "red" and _tier(session, green["uscc"]) == ("green", [])
     tiers = run.counts["risk_tiers"]
     stored = dict(
-        session.execute(text("SELECT risk_tier, count(*) FROM institution GROUP BY risk_tier")).tuples().all()
+        session.execute(
+            text(
+                "SELECT coalesce(r.tier, 'green'), count(*) FROM institution i"
+                " LEFT JOIN institution_risk r ON r.institution_id = i.id GROUP BY 1"
+            )
+        )
+        .tuples()
+        .all()
     )
     assert {t: tiers[t] for t in tiers if tiers[t]} == stored
 

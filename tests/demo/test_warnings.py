@@ -50,8 +50,10 @@ def test_the_demo_shows_every_new_rule_and_a_risk_case(fresh_engine: Engine) -> 
         )
         silent = conn.execute(
             text(
-                "SELECT i.risk_tier, i.risk_because, count(*) FROM finding f JOIN institution i"
-                " ON i.id = f.institution_id WHERE f.rule_id = 'FEE-STATEMENT-MISSING' AND f.status = 'open'"
+                "SELECT r.tier, r.because, count(*) FROM finding f"
+                " JOIN institution i ON i.id = f.institution_id"
+                " JOIN institution_risk r ON r.institution_id = i.id"
+                " WHERE f.rule_id = 'FEE-STATEMENT-MISSING' AND f.status = 'open'"
                 " AND i.escrow_since IS NOT NULL GROUP BY 1, 2"
             )
         ).all()
