@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from supervision.core.inputs import Clean
+from supervision.core.inputs import Clean, RowId
 from supervision.core.pagination import Page
 
 DEFAULT_DAYS = 365
@@ -60,7 +60,7 @@ class StatementSummary(BaseModel):
     bank_reported_balance_fen: Fen | None
     reserve_balance_fen: Fen | None
     unearned_liability_fen: Fen
-    amends: Annotated[int, Field(ge=1, le=2**62)] | None = None
+    amends: RowId | None = None
 
 
 Line = tuple[str, str, int, str, str | None, int | None, int | None]
