@@ -180,13 +180,16 @@ def create_app(
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of ``path`` answers (the ``Allow`` of a 405)."""
-    methods: set[str] = set()
-    for route in iter_route_contexts(app.routes):
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(path):
-            methods |= route.methods or set()
-    return sorted(methods)
+    """Every method the routes of ``path`` answer (the ``Allow`` of a 405). A path some route names literally
+    (``/statements/csv``) is that route's, not also a template's that would read it as a parameter
+    (``/statements/{statement_id}``)."""
+    matching = [
+        route
+        for route in iter_route_contexts(app.routes)
+        if getattr(route, "path_regex", None) is not None and route.path_regex.match(path)
+    ]
+    literal = [route for route in matching if getattr(route, "path_format", None) == path]
+    return sorted({m for route in literal or matching for m in route.methods or ()})
 
 
 def app_factory() -> FastAPI:

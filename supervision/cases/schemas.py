@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from supervision.core.inputs import Clean, Day
+from supervision.core.inputs import Clean, Day, RowId
 
 DecisionKind = Literal[
     "warning", "rectification_order", "suspend_licence", "revoke_licence", "blacklist", "lift"
@@ -140,7 +140,7 @@ class CaseOpenIn(BaseModel):
     grid: Annotated[str, Field(min_length=1, max_length=50), Clean] | None = None
     basis: list[Id] = Field(default_factory=list, max_length=20)
     summary: Annotated[str, Field(min_length=1, max_length=4000), Clean]
-    finding_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(default_factory=list, max_length=200)
+    finding_ids: list[RowId] = Field(default_factory=list, max_length=200)
 
 
 class ProposalIn(BaseModel):
@@ -269,7 +269,7 @@ class TriageOpenIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    action: Literal["open_case"] = "open_case"
+    action: Literal["open_case"]
     basis: list[Id] = Field(default_factory=list, max_length=20)
     summary: Annotated[str, Field(min_length=1, max_length=4000), Clean]
     operator_address: Annotated[str, Field(min_length=2, max_length=300), Clean] | None = None
@@ -281,7 +281,7 @@ class TriageAttachIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    action: Literal["attach"] = "attach"
+    action: Literal["attach"]
     case_reference: Annotated[str, Field(min_length=1, max_length=40), Clean]
 
 
@@ -290,7 +290,7 @@ class TriageRejectIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    action: Literal["reject"] = "reject"
+    action: Literal["reject"]
     reason: Annotated[str, Field(min_length=2, max_length=500), Clean]
 
 

@@ -25,6 +25,10 @@ MAX_DEPTH = 64
 """The deepest nesting of arrays and objects a JSON body may have (an institution document needs 5)."""
 INT_MIN = -(2**63)
 INT_MAX = 2**63 - 1
+MAX_ID = 2**53 - 1
+"""The largest row id an input may name: what a JSON number holds exactly everywhere (JavaScript, and the
+schema validators that compare as floating point), far beyond any id the database hands out."""
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 MAX_PROBLEMS = 20
 """A body with more problems than this is refused listing only the first ones."""
 

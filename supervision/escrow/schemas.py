@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from supervision.core.inputs import Clean
+from supervision.core.inputs import Clean, RowId
 from supervision.core.pagination import Page
 
 DEFAULT_DAYS = 365
@@ -22,7 +22,9 @@ MAX_DAYS = 3 * 365
 
 Mode = Literal["bank_custody", "risk_reserve"]
 Fen = Annotated[int, Field(ge=0, le=10**15)]
-Period = Annotated[str, Field(max_length=7, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+Period = Annotated[str, Field(max_length=7, pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
+"""A statement's month, ``YYYY-MM`` of this century (prepaid fees were first supervised in 2021; a month of
+year 1 or 9999 is bad input, not a statement to store)."""
 
 SUMMARY_FIELDS = (
     "period",
@@ -60,7 +62,7 @@ class StatementSummary(BaseModel):
     bank_reported_balance_fen: Fen | None
     reserve_balance_fen: Fen | None
     unearned_liability_fen: Fen
-    amends: Annotated[int, Field(ge=1, le=2**62)] | None = None
+    amends: RowId | None = None
 
 
 Line = tuple[str, str, int, str, str | None, int | None, int | None]

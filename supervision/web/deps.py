@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlmodel import Session
 
 from supervision.accounts import service as accounts
@@ -16,6 +16,7 @@ from supervision.accounts.models import StaffUser
 from supervision.core import ratelimit
 from supervision.core.clock import Clock, check_within, years_after
 from supervision.core.errors import RateLimited, Unauthorized
+from supervision.core.inputs import MAX_ID
 from supervision.escrow import keys
 from supervision.escrow.keys import KeyHolder
 from supervision.settings import Settings
@@ -47,6 +48,8 @@ async def get_settings(request: Request) -> Settings:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""A row id or sequence number in a path: a number the database can look up (beyond it: 422)."""
 
 
 # -------------------------------------------------------------------------------------------- staff

@@ -28,6 +28,23 @@ DESCRIPTIONS = {
 }
 
 
+NO_NUL = "^[^\\u0000]*$"
+"""The pattern of every text value the service takes: no NUL character (refused at the door, ``inputs``)."""
+
+
+def _text_without_nul(node: Any) -> None:
+    """Document, on every string schema below ``node`` that has no pattern, format or fixed values of its
+    own, that a NUL character is refused (422): the door refuses it in every JSON string, path and query."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not ({"pattern", "format", "enum", "const"} & node.keys()):
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _text_without_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _text_without_nul(value)
+
+
 def _calls(dependant: Dependant) -> Iterator[Any]:
     for dep in dependant.dependencies:
         yield dep.call
@@ -84,6 +101,7 @@ def install(app: FastAPI, auth: Iterable[Callable[..., Any]]) -> None:
             tags=app.openapi_tags,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
+        _text_without_nul(components)  # not the error body's: a problem may name what was refused
         error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(error_schema.pop("$defs", {}))
         components["ErrorBody"] = error_schema
@@ -104,6 +122,13 @@ def install(app: FastAPI, auth: Iterable[Callable[..., Any]]) -> None:
                 for code, response in responses.items():
                     if code == "default" or code.startswith(("4", "5")):
                         response["content"] = {"application/json": {"schema": ERROR_REF}}
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                for parameter in operation.get("parameters", ()):
+                    _text_without_nul(parameter.get("schema"))
+                body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+                if body:
+                    _text_without_nul(body.get("schema"))
         app.openapi_schema = schema
         return schema
 

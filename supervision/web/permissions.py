@@ -165,7 +165,7 @@ def route_key(method: str, path: str) -> str:
 def required(request: Request) -> Perm | None:
     """The permission the request's route needs (None: the route is not in the table)."""
     route = request.scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None)  # the template without converters ({statement_id:int})
     return None if path is None else ROUTES.get(route_key(request.method, path))
 
 

@@ -211,7 +211,7 @@ def test_triage_by_rejecting_with_a_reason(session: Session, people: dict[str, A
     out = inbox.triage(
         session,
         reference,
-        TriageRejectIn(reason="不属于本局职责"),
+        TriageRejectIn(action="reject", reason="不属于本局职责"),
         people["officer"],
         now=NOW,
         jurisdiction=J,

@@ -56,7 +56,7 @@ def app_routes(app: FastAPI) -> list[tuple[str, str]]:
             else:
                 for method in sorted(getattr(r, "methods", None) or ()):
                     if method != "HEAD":
-                        yield method, r.path
+                        yield method, r.path_format
 
     return sorted(set(walk(list(app.routes))))
 

@@ -426,3 +426,50 @@ def test_open_data_csv_cells_cannot_be_formulas(
     # The JSON of the edition keeps the name exactly: only the spreadsheet form is neutralised.
     edition = http.get("/lists/white/latest.json").json()
     assert any(e["name"] == doc["name"] for e in edition["entries"])
+
+
+# ------------------------------------------------------------------------- what the schema fuzzer found
+
+
+def test_the_openapi_document_says_what_the_door_refuses(http: httpx.Client) -> None:
+    """Schema-valid requests were refused: NUL in any text, a body that is not an object, a statement
+    without lines, a triage without its action, ids beyond what a JSON number holds exactly."""
+    from supervision.web.openapi import NO_NUL
+
+    spec = http.get("/openapi.json").json()
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    q = next(p for p in paths["/api/v1/public/institutions"]["get"]["parameters"] if p["name"] == "q")
+    assert q["schema"]["anyOf"][0]["pattern"] == NO_NUL
+    assert schemas["MatchIn"]["properties"]["uscc"].get("pattern")
+    assert "pattern" not in schemas["ProblemBody"]["properties"]["loc"]  # an error may name what it refused
+    for path, method in (("/api/v1/institutions", "post"), ("/api/v1/rules/evaluate", "post")):
+        body = paths[path][method]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["type"] == "object", path
+    statement = paths["/api/v1/escrow/statements"]["post"]["requestBody"]["content"]["application/json"]
+    assert "lines" in statement["schema"]["required"]
+    assert all("action" in schemas[name]["required"] for name in ("TriageOpenIn", "TriageRejectIn"))
+    assert schemas["CaseOpenIn"]["properties"]["finding_ids"]["items"]["maximum"] == 2**53 - 1
+    finding = paths["/api/v1/findings/{finding_id}"]["get"]["parameters"][0]["schema"]
+    assert finding["maximum"] == 2**53 - 1
+
+
+def test_an_id_beyond_the_bound_is_a_422_naming_it(supervisor: httpx.Client) -> None:
+    r = supervisor.get("/api/v1/attachments/75004761133971218312223260672")  # was a 422 from the database
+    assert r.status_code == 422 and list(problems(r)) == ["path.attachment_id"]
+    r = supervisor.post("/api/v1/decisions/proposals/111526315477242085376/return", json={"reason": "缺材料"})
+    assert r.status_code == 422 and list(problems(r)) == ["path.proposal_id"]
+
+
+def test_a_triage_without_its_action_is_refused(staff: httpx.Client) -> None:
+    r = staff.post("/api/v1/complaints/C-0/triage", json={"reason": "不属于本局职责"})
+    assert r.status_code == 422 and r.json()["error"] == "invalid"
+
+
+def test_the_csv_upload_path_is_not_read_as_a_statement_number(http: httpx.Client) -> None:
+    """GET /api/v1/escrow/statements/csv was served by the statement route (a 422 for "csv") and
+    OPTIONS there named GET in Allow."""
+    r = http.get("/api/v1/escrow/statements/csv")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    r = http.options("/api/v1/escrow/statements/csv")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert http.get("/api/v1/escrow/statements/7").status_code == 401

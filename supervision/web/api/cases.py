@@ -28,7 +28,7 @@ from supervision.cases.schemas import (
     TriageIn,
 )
 from supervision.core.pagination import Page, PageParams
-from supervision.web.deps import ClockDep, DbSession, SettingsDep, Staff
+from supervision.web.deps import ClockDep, DbSession, PathId, SettingsDep, Staff
 from supervision.web.uploads import read_file_upload
 
 router = APIRouter(tags=["staff: case work"])
@@ -237,7 +237,7 @@ async def attach(
     "/api/v1/attachments/{attachment_id}",
     responses={**ERRORS, 200: {"description": "the file", "content": {"application/octet-stream": {}}}},
 )
-def attachment(attachment_id: int, user: Staff, session: DbSession) -> Response:
+def attachment(attachment_id: PathId, user: Staff, session: DbSession) -> Response:
     """An evidence file (staff only; never public)."""
     meta, content = inspections.attachment_content(session, attachment_id, actor_of(user))
     return Response(

@@ -21,7 +21,7 @@ from supervision.cases.schemas import (
     ReturnIn,
 )
 from supervision.core.pagination import Page, PageParams
-from supervision.web.deps import ClockDep, DbSession, SettingsDep, Staff
+from supervision.web.deps import ClockDep, DbSession, PathId, SettingsDep, Staff
 
 router = APIRouter(prefix="/api/v1/decisions", tags=["staff: decisions"])
 
@@ -67,7 +67,12 @@ def proposals(
 
 @router.post("/proposals/{proposal_id}/approve", response_model=ProposalOut, responses=ERRORS)
 def approve(
-    proposal_id: int, body: ApproveIn, user: Staff, session: DbSession, clock: ClockDep, settings: SettingsDep
+    proposal_id: PathId,
+    body: ApproveIn,
+    user: Staff,
+    session: DbSession,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> ProposalOut:
     """Approve someone else's proposal: a warning, rectification order or lift is recorded; a suspension,
     revocation or blacklisting (supervisors only) is served on the institution as a notice."""
@@ -84,7 +89,7 @@ def approve(
 
 @router.post("/proposals/{proposal_id}/return", response_model=ProposalOut, responses=ERRORS)
 def return_(
-    proposal_id: int, body: ReturnIn, user: Staff, session: DbSession, clock: ClockDep
+    proposal_id: PathId, body: ReturnIn, user: Staff, session: DbSession, clock: ClockDep
 ) -> ProposalOut:
     """Return a proposal for more work (supervisors), with the reason."""
     proposal = casework.return_proposal_by_id(
@@ -108,5 +113,5 @@ def search(
 
 
 @router.get("/{decision_id}", response_model=DecisionOut, responses=ERRORS)
-def get(decision_id: int, user: Staff, session: DbSession) -> DecisionOut:
+def get(decision_id: PathId, user: Staff, session: DbSession) -> DecisionOut:
     return cases.get_decision(session, decision_id)

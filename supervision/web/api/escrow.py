@@ -26,7 +26,7 @@ from supervision.escrow.schemas import (
     StatementOut,
     StatementSummary,
 )
-from supervision.web.deps import ClockDep, DbSession, SettingsDep, Staff, actor, client_address
+from supervision.web.deps import ClockDep, DbSession, PathId, SettingsDep, Staff, actor, client_address
 from supervision.web.uploads import CsvUpload, read_body, read_csv_upload
 
 router = APIRouter(prefix="/api/v1/escrow", tags=["institutions: escrow"])
@@ -82,13 +82,22 @@ def _answer(result: service.Submission) -> JSONResponse:
     return JSONResponse(result.body, status_code=result.status, headers=headers)
 
 
+_summary_schema = StatementSummary.model_json_schema()
+_LINES_SCHEMA = {
+    "type": "array",
+    "description": "the statement's lines (it may have none), each"
+    " {date, type, amount_fen, ref, package_code, lessons, months}",
+    "items": {"type": "object"},
+}
 _STATEMENT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
             "application/json": {
                 "schema": {
-                    **StatementSummary.model_json_schema(),
+                    **_summary_schema,
+                    "properties": {**_summary_schema["properties"], "lines": _LINES_SCHEMA},
+                    "required": [*_summary_schema["required"], "lines"],
                     "title": "Statement",
                     "description": "The escrow statement of the data formats; unknown fields are rejected.",
                 }
@@ -200,14 +209,14 @@ def list_statements(
     return Page.of(items, total, paging)
 
 
-@router.get("/statements/{statement_id}", response_model=StatementOut, responses=KEY_ERRORS)
-def get_statement(statement_id: int, holder: Holder, session: DbSession) -> dict[str, Any]:
+@router.get("/statements/{statement_id:int}", response_model=StatementOut, responses=KEY_ERRORS)
+def get_statement(statement_id: PathId, holder: Holder, session: DbSession) -> dict[str, Any]:
     return service.view(session, holder.institution_id, statement_id)
 
 
-@router.get("/statements/{statement_id}/lines", response_model=Page[LineOut], responses=KEY_ERRORS)
+@router.get("/statements/{statement_id:int}/lines", response_model=Page[LineOut], responses=KEY_ERRORS)
 def get_lines(
-    statement_id: int,
+    statement_id: PathId,
     holder: Holder,
     session: DbSession,
     type: Literal["receipt", "release", "refund"] | None = None,
@@ -270,7 +279,7 @@ def staff_statements(
 @staff_router.get(
     "/institutions/{uscc}/statements/{statement_id}", response_model=StatementOut, responses=STAFF_ERRORS
 )
-def staff_statement(uscc: str, statement_id: int, user: Staff, session: DbSession) -> dict[str, Any]:
+def staff_statement(uscc: str, statement_id: PathId, user: Staff, session: DbSession) -> dict[str, Any]:
     inst = service.institution_for_staff(session, uscc)
     return service.view(session, inst["id"], statement_id)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from supervision.compliance import service as compliance
 from supervision.compliance.schemas import FindingDetail, FindingOut, RuleRunOut, Severity, Status
 from supervision.core.pagination import Page, PageParams
-from supervision.web.deps import DbSession, Staff
+from supervision.web.deps import DbSession, PathId, Staff
 
 router = APIRouter(tags=["staff: findings"])
 
@@ -46,7 +46,7 @@ def findings(
 
 
 @router.get("/api/v1/findings/{finding_id}", response_model=FindingDetail, responses=ERRORS)
-def finding(finding_id: int, user: Staff, session: DbSession) -> dict[str, Any]:
+def finding(finding_id: PathId, user: Staff, session: DbSession) -> dict[str, Any]:
     """One finding with its trace and the earlier findings of the same rule and subject."""
     return compliance.get_finding(session, finding_id)
 
@@ -64,5 +64,5 @@ def runs(
 
 
 @router.get("/api/v1/rule-runs/{run_id}", response_model=RuleRunOut, responses=ERRORS)
-def run(run_id: int, user: Staff, session: DbSession) -> dict[str, Any]:
+def run(run_id: PathId, user: Staff, session: DbSession) -> dict[str, Any]:
     return compliance.get_run(session, run_id)

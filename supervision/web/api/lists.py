@@ -10,7 +10,16 @@ from supervision.core.errors import Conflict
 from supervision.core.pagination import Page, PageParams
 from supervision.lists import service as lists
 from supervision.lists.schemas import Change, EditionSummary, Kind, PublishAnswer, PublishRequest
-from supervision.web.deps import AsOfDate, ClockDep, DbSession, ListDateWindow, SettingsDep, Staff, actor
+from supervision.web.deps import (
+    AsOfDate,
+    ClockDep,
+    DbSession,
+    ListDateWindow,
+    PathId,
+    SettingsDep,
+    Staff,
+    actor,
+)
 
 router = APIRouter(prefix="/api/v1/lists", tags=["public: lists"])
 staff_router = APIRouter(prefix="/api/v1/lists", tags=["staff: lists"])
@@ -45,12 +54,12 @@ def editions(kind: Kind, session: DbSession, paging: PageParams = Depends()) -> 
 
 
 @router.get("/{kind}/editions/{seq}", responses={**EDITION_DOC, **NOT_FOUND})
-def edition(kind: Kind, seq: int, session: DbSession) -> Response:
+def edition(kind: Kind, seq: PathId, session: DbSession) -> Response:
     return _doc(session, lists.edition(session, kind, seq))
 
 
 @router.get("/{kind}/editions/{seq}/changes", response_model=Page[Change], responses=NOT_FOUND)
-def changes(kind: Kind, seq: int, session: DbSession, paging: PageParams = Depends()) -> Page[Change]:
+def changes(kind: Kind, seq: PathId, session: DbSession, paging: PageParams = Depends()) -> Page[Change]:
     ed = lists.edition(session, kind, seq)
     total, rows = lists.changes(session, ed["id"], limit=paging.page_size, offset=paging.offset)
     return Page.of([Change.model_validate(r) for r in rows], total, paging)

@@ -22,7 +22,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 # The body is validated by the registry service (so the API, import and self-check share one validator and
 # one error shape); the schema is still published for the documentation.
-DocBody = Body(..., description="An institution document (formats.md); unknown fields are rejected.")
+DocBody = Body(
+    ...,
+    description="An institution document (formats.md); unknown fields are rejected.",
+    json_schema_extra={"type": "object"},
+)
 
 
 @router.get("", response_model=Page[dict[str, Any]], responses=ERRORS)

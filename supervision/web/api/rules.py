@@ -71,6 +71,7 @@ _DOCUMENT_BODY = {
         "content": {
             "application/json": {
                 "schema": {
+                    "type": "object",
                     "description": _DOCUMENT,
                     "title": "Doc",
                 }
