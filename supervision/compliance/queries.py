@@ -401,16 +401,15 @@ def run(session: Session, run_id: int) -> dict[str, Any] | None:
 # since a date, beside the tier stored now (none: green). ``{ids}`` narrows the institution ids, by a list or
 # a range of a full run.
 RISK_INPUTS_SQL = """
-WITH i AS (SELECT id, uscc FROM institution WHERE {ids}),
-f AS (SELECT institution_id, array_agg(rule_id || chr(31) || subject) AS open FROM finding
-      WHERE status = 'open' AND rule_id = ANY(:rules) AND institution_id IN (SELECT id FROM i)
-      GROUP BY institution_id),
+WITH f AS (SELECT institution_id, array_agg(rule_id || chr(31) || subject) AS open FROM finding
+      WHERE status = 'open' AND rule_id = ANY(:rules) AND {finding_ids} GROUP BY institution_id),
 c AS (SELECT uscc, count(*) AS n FROM complaint
-      WHERE received_on >= :since AND uscc IN (SELECT uscc FROM i) GROUP BY uscc)
+      WHERE received_on >= :since AND uscc IN (SELECT uscc FROM institution i WHERE {ids}) GROUP BY uscc)
 SELECT i.id, coalesce(r.tier, 'green'), coalesce(r.because, '{{}}'), coalesce(f.open, '{{}}'),
        coalesce(c.n, 0)
-FROM i LEFT JOIN institution_risk r ON r.institution_id = i.id
+FROM institution i LEFT JOIN institution_risk r ON r.institution_id = i.id
 LEFT JOIN f ON f.institution_id = i.id LEFT JOIN c ON c.uscc = i.uscc
+WHERE {ids}
 """
 
 
@@ -423,13 +422,22 @@ def risk_inputs(
     id_range: tuple[int, int] | None = None,
 ) -> list[tuple[int, str, list[str], list[tuple[str, str]], int]]:
     """(id, stored tier, stored reasons, open (rule, subject) pairs, complaints) of the institutions ``ids``,
-    or of ``lo < id <= hi`` for ``id_range``, or of every institution."""
-    where = "id = ANY(:ids)" if ids is not None else "id > :lo AND id <= :hi" if id_range else "TRUE"
+    or of ``lo < id <= hi`` for ``id_range`` (a range of a full run, read through the indexes as
+    :func:`apply_lifecycle` reads it)."""
+    if ids is not None:
+        where = "i.id = ANY(:ids)"
+    elif id_range is not None:
+        where = "i.id > :lo AND i.id <= :hi"
+    else:
+        raise ValueError("name the institutions: ids or id_range")
     lo, hi = id_range or (0, 0)
+    sql = RISK_INPUTS_SQL.format(ids=where, finding_ids=where.replace("i.id", "institution_id"))
+    session.execute(text("SET LOCAL enable_seqscan = off"))
     rows = session.execute(
-        text(RISK_INPUTS_SQL.format(ids=where)),
+        text(sql),
         {"rules": list(rules), "since": complaints_since, "ids": list(ids or []), "lo": lo, "hi": hi},
-    )
+    ).all()
+    session.execute(text("RESET enable_seqscan"))
     out = []
     for r in rows:
         pairs = [(rule, subject) for rule, _, subject in (x.partition("\x1f") for x in r[3])]
