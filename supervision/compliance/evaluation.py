@@ -174,21 +174,33 @@ class StageBatch:
     copy: bytes
     produced: Counter[str]
     uncovered: set[dt.date]
+    tiers: list[tuple[int, str, str]] = field(default_factory=list)
+    """Each institution's risk tier: (id, tier, the rule IDs that set it joined by commas)."""
     peak_mib: float = 0.0
 
 
-def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int) -> StageBatch:
+def stage_range(
+    conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, complaints: Mapping[str, int]
+) -> StageBatch:
+    """Evaluate a range: its findings as COPY text and, from them and the recent ``complaints`` (by credit
+    code), each institution's risk tier, here in the worker (the main process writes)."""
     lines: list[str] = []
     n = 0
     produced: Counter[str] = Counter()
     uncovered = Uncovered()
+    tiers: list[tuple[int, str, str]] = []
     for iid, doc, statements in read_range(conn, lo, hi, ctx.as_of):
         n += 1
         evaluation = ctx.evaluate(doc, statements)
         if evaluation.findings:
             lines += copy_lines(iid, evaluation, produced)
         uncovered.add(evaluation.uncovered_dates)
-    return StageBatch(hi, n, "".join(lines).encode(), produced, uncovered.dates)
+        risk = evaluation.risk
+        if complaints.get(doc["uscc"]):
+            pairs = [(f.rule_id, f.subject) for f in evaluation.findings]
+            risk = ctx.risk(pairs, complaints_30d=complaints[doc["uscc"]])
+        tiers.append((iid, risk.tier, ",".join(risk.because)))
+    return StageBatch(hi, n, "".join(lines).encode(), produced, uncovered.dates, tiers)
 
 
 @dataclass
@@ -285,6 +297,8 @@ class Job:
     options: str = ""
     """Server settings of the workers' connections beyond UTC and no JIT: the role and the timeouts of the
     run's own connection (:func:`supervision.db.connection_options`)."""
+    complaints: Mapping[str, int] = field(default_factory=dict)
+    """Complaints received in the risk tier's window, by credit code (a full run's tiers count them)."""
 
 
 class Worker:
@@ -301,7 +315,7 @@ class Worker:
     def __call__(self, r: Range) -> StageBatch | DiffBatch:
         lo, hi, _ = r
         if self.candidate is None:
-            return stage_range(self.conn, self.current, lo, hi)
+            return stage_range(self.conn, self.current, lo, hi, self.job.complaints)
         return diff_range(self.conn, self.current, self.candidate, lo, hi, self.job.examples)
 
 

@@ -396,53 +396,81 @@ def run(session: Session, run_id: int) -> dict[str, Any] | None:
 
 # ------------------------------------------------------------------------------------------- risk tiers
 
-# What the risk tier of institutions reads (rules.md "Risk tier"): their open findings of the rules that set
-# a tier (``rule_id`` and ``subject``, joined by a unit separator) and the complaints about them received
-# since a date, beside the tier stored now (none: green). ``{ids}`` narrows the institution ids, by a list or
-# a range of a full run.
+# What the risk tier of institutions reads when one is re-evaluated (rules.md "Risk tier"): their open
+# findings of the rules that set a tier (``rule_id`` and ``subject``, joined by a unit separator) and the
+# complaints about them received since a date, beside the tier stored now (none: green).
 RISK_INPUTS_SQL = """
 WITH f AS (SELECT institution_id, array_agg(rule_id || chr(31) || subject) AS open FROM finding
-      WHERE status = 'open' AND rule_id = ANY(:rules) AND {finding_ids} GROUP BY institution_id),
+      WHERE status = 'open' AND rule_id = ANY(:rules) AND institution_id = ANY(:ids)
+      GROUP BY institution_id),
 c AS (SELECT uscc, count(*) AS n FROM complaint
-      WHERE received_on >= :since AND uscc IN (SELECT uscc FROM institution i WHERE {ids}) GROUP BY uscc)
-SELECT i.id, coalesce(r.tier, 'green'), coalesce(r.because, '{{}}'), coalesce(f.open, '{{}}'),
-       coalesce(c.n, 0)
+      WHERE received_on >= :since AND uscc IN (SELECT uscc FROM institution WHERE id = ANY(:ids))
+      GROUP BY uscc)
+SELECT i.id, coalesce(r.tier, 'green'), coalesce(r.because, '{}'), coalesce(f.open, '{}'), coalesce(c.n, 0)
 FROM institution i LEFT JOIN institution_risk r ON r.institution_id = i.id
 LEFT JOIN f ON f.institution_id = i.id LEFT JOIN c ON c.uscc = i.uscc
-WHERE {ids}
+WHERE i.id = ANY(:ids)
 """
 
 
 def risk_inputs(
-    session: Session,
-    rules: Sequence[str],
-    complaints_since: dt.date,
-    *,
-    ids: Sequence[int] | None = None,
-    id_range: tuple[int, int] | None = None,
+    session: Session, rules: Sequence[str], complaints_since: dt.date, ids: Sequence[int]
 ) -> list[tuple[int, str, list[str], list[tuple[str, str]], int]]:
-    """(id, stored tier, stored reasons, open (rule, subject) pairs, complaints) of the institutions ``ids``,
-    or of ``lo < id <= hi`` for ``id_range`` (a range of a full run, read through the indexes as
-    :func:`apply_lifecycle` reads it)."""
-    if ids is not None:
-        where = "i.id = ANY(:ids)"
-    elif id_range is not None:
-        where = "i.id > :lo AND i.id <= :hi"
-    else:
-        raise ValueError("name the institutions: ids or id_range")
-    lo, hi = id_range or (0, 0)
-    sql = RISK_INPUTS_SQL.format(ids=where, finding_ids=where.replace("i.id", "institution_id"))
-    session.execute(text("SET LOCAL enable_seqscan = off"))
+    """(id, stored tier, stored reasons, open (rule, subject) pairs, complaints) of institutions ``ids``."""
     rows = session.execute(
-        text(sql),
-        {"rules": list(rules), "since": complaints_since, "ids": list(ids or []), "lo": lo, "hi": hi},
+        text(RISK_INPUTS_SQL), {"rules": list(rules), "since": complaints_since, "ids": list(ids)}
     ).all()
-    session.execute(text("RESET enable_seqscan"))
     out = []
     for r in rows:
         pairs = [(rule, subject) for rule, _, subject in (x.partition("\x1f") for x in r[3])]
         out.append((int(r[0]), str(r[1]), list(r[2]), pairs, int(r[4])))
     return out
+
+
+def complaint_counts(session: Session, since: dt.date) -> dict[str, int]:
+    """Complaints received from ``since`` on, by the credit code they name."""
+    rows = session.execute(
+        text(
+            "SELECT uscc, count(*) FROM complaint WHERE received_on >= :since AND uscc IS NOT NULL"
+            " GROUP BY uscc"
+        ),
+        {"since": since},
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+# A full run's tiers of one range (id, tier, reasons joined by commas), stored where they differ from what is
+# stored (no row: green), for the institutions still in the run's scope (one re-evaluated on its own since the
+# run began keeps its fresher tier). Unchanged rows are left out before the upsert, which would lock them.
+_RUN_TIERS_SQL = """
+WITH t AS (
+  SELECT t.id, t.tier, coalesce(string_to_array(nullif(t.because, ''), ','), '{}') AS because
+  FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[]))
+    AS t(id, tier, because)
+  WHERE EXISTS (SELECT 1 FROM run_scope s WHERE s.institution_id = t.id)),
+c AS (
+  SELECT t.* FROM t LEFT JOIN institution_risk x ON x.institution_id = t.id
+  WHERE CASE WHEN x.institution_id IS NULL THEN t.tier <> 'green'
+        ELSE (x.tier, x.because) IS DISTINCT FROM (t.tier, t.because) END)
+INSERT INTO institution_risk AS r (institution_id, tier, because, changed_at)
+SELECT id, tier, because, :now FROM c
+ON CONFLICT (institution_id) DO UPDATE SET tier = excluded.tier, because = excluded.because,
+  changed_at = CASE WHEN r.tier = excluded.tier THEN r.changed_at ELSE excluded.changed_at END
+"""
+
+
+def store_run_tiers(session: Session, tiers: Sequence[tuple[int, str, str]], now: dt.datetime) -> None:
+    if not tiers:
+        return
+    session.execute(
+        text(_RUN_TIERS_SQL),
+        {
+            "ids": [t[0] for t in tiers],
+            "tiers": [t[1] for t in tiers],
+            "because": [t[2] for t in tiers],
+            "now": now,
+        },
+    )
 
 
 def store_risk(session: Session, changes: Sequence[tuple[int, str, list[str]]], now: dt.datetime) -> None:

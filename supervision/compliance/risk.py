@@ -1,7 +1,8 @@
 """The stored risk tier (风险等级) of institutions: red, yellow or green, from their open findings and the
 complaints received about them (rules.md "Risk tier"; the rule engine's :func:`rules.risk_tier` decides).
 
-Every evaluation refreshes it: a full run for every institution, a re-evaluation for one. A tier is stored
+Every evaluation refreshes it: a full run for every institution (its workers compute the tiers beside the
+findings, :func:`supervision.compliance.evaluation.stage_range`), a re-evaluation for one. A tier is stored
 with the rule IDs that set it and the instant it changed; the console shows it beside the institution,
 filters and counts by it, and a tier turning red opens a case (``cases.casework.open_risk_cases``).
 """
@@ -22,26 +23,24 @@ COMPLAINT_DAYS = 30
 """Complaints count toward the tier for 30 days, the day of evaluation included."""
 
 
+def complaints_since(session: Session, as_of: dt.date) -> dict[str, int]:
+    """The complaints received in the tier's window ending on ``as_of``, by credit code (a full run hands
+    them to its workers, which compute the tiers with the findings)."""
+    return queries.complaint_counts(session, as_of - dt.timedelta(days=COMPLAINT_DAYS - 1))
+
+
 def refresh(
-    session: Session,
-    as_of: dt.date,
-    *,
-    now: dt.datetime,
-    jurisdiction: str,
-    ids: Sequence[int] | None = None,
-    id_range: tuple[int, int] | None = None,
+    session: Session, as_of: dt.date, *, now: dt.datetime, jurisdiction: str, ids: Sequence[int]
 ) -> Counter[str]:
-    """Compute the tier of the institutions ``ids`` (or of ``lo < id <= hi``, a range of a full run) as of
-    ``as_of`` from their open findings as they stand in this transaction and their recent complaints, store
-    the ones that changed, and return how many institutions are in each tier now."""
+    """Compute the tier of the institutions ``ids`` as of ``as_of`` from their open findings as they stand in
+    this transaction and their recent complaints (a re-evaluation), store the ones that changed, and return
+    how many institutions are in each tier now. A full run computes its tiers in its workers instead."""
     ctx = rulebook.context(jurisdiction, as_of)
     since = as_of - dt.timedelta(days=COMPLAINT_DAYS - 1)
     tiers: Counter[str] = Counter()
     changes: list[tuple[int, str, list[str]]] = []
     rules = sorted(RED_RULES | YELLOW_RULES)
-    for iid, tier, because, pairs, complaints in queries.risk_inputs(
-        session, rules, since, ids=ids, id_range=id_range
-    ):
+    for iid, tier, because, pairs, complaints in queries.risk_inputs(session, rules, since, ids):
         risk = ctx.risk(pairs, complaints_30d=complaints)
         tiers[risk.tier] += 1
         if risk.tier != tier or list(risk.because) != because:

@@ -193,13 +193,21 @@ def run_full(
         )
         for k, v in written.items():
             changes[k].update(v)
-        # The tiers of the range follow its findings at once (narrow rows, while the workers go on).
-        tiers.update(risk.refresh(session, as_of, now=started, jurisdiction=jurisdiction, id_range=(lo, hi)))
+        # The range's tiers, computed by the workers with its findings, stored where they changed.
+        tiers.update(t for _, t, _ in batch.tiers)
+        queries.store_run_tiers(session, batch.tiers, started)
         timings["write"] += elapsed_ms(step)
         uncovered.update(batch.uncovered)
         worker_peak = max(worker_peak, batch.peak_mib)
 
-    job = ev.Job(dsn(session), jurisdiction, as_of, "stage", options=connection_options(session))
+    job = ev.Job(
+        dsn(session),
+        jurisdiction,
+        as_of,
+        "stage",
+        options=connection_options(session),
+        complaints=risk.complaints_since(session, as_of),
+    )
     n_workers = workers_for(workers, len(ids))
     todo = ev.ranges(ids, batch_size)
     ev.evaluate_ranges(job, todo, workers=n_workers, local=raw_connection(session), on_result=keep)

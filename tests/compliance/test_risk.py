@@ -105,14 +105,23 @@ def test_three_complaints_in_thirty_days_raise_the_tier_to_yellow(session: Sessi
 
 
 def test_a_full_run_stores_every_tier_and_counts_them(session: Session) -> None:
-    red, green = _unsupervised(), example_document()
-    for course in green["courses"]:
-        course["prepaid_packages"] = []
-    green["escrow"] = None
-    for d in (red, green):
+    red, green, complained = _unsupervised(), example_document(), example_document()
+    for d in (green, complained):
+        for course in d["courses"]:
+            course["prepaid_packages"] = []
+        d["escrow"] = None
+    for d in (red, green, complained):
         save_institution(session, d)
+    complaint = ComplaintIn(uscc=complained["uscc"], text="机构周末上数学课，收费一年。" * 2)
+    for _ in range(3):
+        cases.file_complaint(session, complaint, now=NOW, jurisdiction="440106")
     run = runs.run_full(session, AS_OF, "test", now=NOW, workers=0)
     assert _tier(session, red["uscc"])[0] == "red" and _tier(session, green["uscc"]) == ("green", [])
+    assert _tier(session, complained["uscc"]) == ("yellow", ["COMPLAINTS-30D"])
+    # The same run again changes nothing stored: the tier keeps the instant it changed.
+    changed_at = session.execute(text("SELECT max(changed_at) FROM institution_risk")).scalar_one()
+    runs.run_full(session, AS_OF, "test", now=NOW + dt.timedelta(days=1), workers=0)
+    assert session.execute(text("SELECT max(changed_at) FROM institution_risk")).scalar_one() == changed_at
     tiers = run.counts["risk_tiers"]
     stored = dict(
         session.execute(
