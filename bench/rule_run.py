@@ -174,7 +174,8 @@ def describe(label: str, seconds: float, run: Any, n: int, peak: float) -> None:
     print(
         f"{label}: {seconds:.2f} s ({n / seconds:,.0f} inst/s)  of which, in this process, waiting for the"
         f" findings lock {timings.get('lock', 0) / 1000:.1f} s and writing ranges"
-        f" {timings.get('write', 0) / 1000:.1f} s (while the workers evaluate the next);"
+        f" {timings.get('write', 0) / 1000:.1f} s (while the workers evaluate the next; the risk tiers"
+        f" {timings.get('tiers', 0) / 1000:.1f} s of it);"
         f" findings {t['produced']:,}: opened {t['opened']:,}, refreshed {t['refreshed']:,},"
         f" unchanged {t['unchanged']:,}, resolved {t['resolved']:,}"
     )

@@ -462,6 +462,9 @@ ON CONFLICT (institution_id) DO UPDATE SET tier = excluded.tier, because = exclu
 def store_run_tiers(session: Session, tiers: Sequence[tuple[int, str, str]], now: dt.datetime) -> None:
     if not tiers:
         return
+    # Through the indexes, as the lifecycle: a first run fills the tier table within this transaction, so its
+    # statistics would have every range scan the whole of it.
+    session.execute(text("SET LOCAL enable_seqscan = off"))
     session.execute(
         text(_RUN_TIERS_SQL),
         {
@@ -471,6 +474,7 @@ def store_run_tiers(session: Session, tiers: Sequence[tuple[int, str, str]], now
             "now": now,
         },
     )
+    session.execute(text("RESET enable_seqscan"))
 
 
 def store_risk(session: Session, changes: Sequence[tuple[int, str, list[str]]], now: dt.datetime) -> None:

@@ -159,7 +159,7 @@ def run_full(
     changes: dict[str, Counter[str]] = {k: Counter() for k in ("opened", "refreshed", "resolved")}
     uncovered: set[dt.date] = set()
     tiers: Counter[str] = Counter()
-    timings = {"lock": 0, "write": 0}
+    timings = {"lock": 0, "write": 0, "tiers": 0}
     evaluated, worker_peak, locked, analyzed = len(ids), 0.0, False, False
 
     def keep(batch: ev.StageBatch | ev.DiffBatch, r: ev.Range) -> None:
@@ -195,7 +195,9 @@ def run_full(
             changes[k].update(v)
         # The range's tiers, computed by the workers with its findings, stored where they changed.
         tiers.update(t for _, t, _ in batch.tiers)
+        tier_step = time.perf_counter()
         queries.store_run_tiers(session, batch.tiers, started)
+        timings["tiers"] += elapsed_ms(tier_step)
         timings["write"] += elapsed_ms(step)
         uncovered.update(batch.uncovered)
         worker_peak = max(worker_peak, batch.peak_mib)
