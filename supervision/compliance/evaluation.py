@@ -26,7 +26,7 @@ import orjson
 import psycopg
 
 from rules import Context, Engine, Evaluation, Finding, all_rules
-from supervision.compliance.facts import read_range
+from supervision.compliance.facts import read_range, stored_tiers
 from supervision.core.pgcopy import copy_text
 from supervision.core.rulebook import context
 
@@ -175,7 +175,9 @@ class StageBatch:
     produced: Counter[str]
     uncovered: set[dt.date]
     tiers: list[tuple[int, str, str]] = field(default_factory=list)
-    """Each institution's risk tier: (id, tier, the rule IDs that set it joined by commas)."""
+    """The risk tiers that differ from the stored ones: (id, tier, the rule IDs that set it, comma-joined)."""
+    tier_counts: Counter[str] = field(default_factory=Counter)
+    """How many institutions of the range are in each tier."""
     peak_mib: float = 0.0
 
 
@@ -183,12 +185,15 @@ def stage_range(
     conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, complaints: Mapping[str, int]
 ) -> StageBatch:
     """Evaluate a range: its findings as COPY text and, from them and the recent ``complaints`` (by credit
-    code), each institution's risk tier, here in the worker (the main process writes)."""
+    code), each institution's risk tier, here in the worker (the main process writes only the tiers that
+    changed)."""
     lines: list[str] = []
     n = 0
     produced: Counter[str] = Counter()
     uncovered = Uncovered()
     tiers: list[tuple[int, str, str]] = []
+    tier_counts: Counter[str] = Counter()
+    stored = stored_tiers(conn, lo, hi)
     for iid, doc, statements in read_range(conn, lo, hi, ctx.as_of):
         n += 1
         evaluation = ctx.evaluate(doc, statements)
@@ -199,8 +204,11 @@ def stage_range(
         if complaints.get(doc["uscc"]):
             pairs = [(f.rule_id, f.subject) for f in evaluation.findings]
             risk = ctx.risk(pairs, complaints_30d=complaints[doc["uscc"]])
-        tiers.append((iid, risk.tier, ",".join(risk.because)))
-    return StageBatch(hi, n, "".join(lines).encode(), produced, uncovered.dates, tiers)
+        tier_counts[risk.tier] += 1
+        now = (risk.tier, ",".join(risk.because))
+        if stored.get(iid, ("green", "")) != now:
+            tiers.append((iid, *now))
+    return StageBatch(hi, n, "".join(lines).encode(), produced, uncovered.dates, tiers, tier_counts)
 
 
 @dataclass

@@ -177,6 +177,19 @@ class _JsonBytes(Loader):
         return bytes(data)
 
 
+STORED_TIERS_SQL = """
+SELECT institution_id, tier, array_to_string(because, ',') FROM institution_risk
+WHERE institution_id > %(lo)s AND institution_id <= %(hi)s
+"""
+
+
+def stored_tiers(conn: psycopg.Connection[Any], lo: int, hi: int) -> dict[int, tuple[str, str]]:
+    """The risk tiers stored for ``lo < id <= hi`` (tier, reasons joined by commas); no row is green."""
+    with conn.cursor() as cur:
+        cur.execute(STORED_TIERS_SQL, {"lo": lo, "hi": hi})
+        return {r[0]: (r[1], r[2]) for r in cur}
+
+
 def read_range(
     conn: psycopg.Connection[Any], lo: int, hi: int, as_of: dt.date | None = None
 ) -> Iterator[tuple[int, dict[str, Any], Any]]:

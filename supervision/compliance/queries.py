@@ -439,21 +439,14 @@ def complaint_counts(session: Session, since: dt.date) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-# A full run's tiers of one range (id, tier, reasons joined by commas), stored where they differ from what is
-# stored (no row: green), for the institutions still in the run's scope (one re-evaluated on its own since the
-# run began keeps its fresher tier). Unchanged rows are left out before the upsert, which would lock them.
+# A full run's tiers of one range that differ from the stored ones (the workers compare), (id, tier, reasons
+# joined by commas), stored for the institutions still in the run's scope (one re-evaluated on its own since
+# the run began keeps its fresher tier).
 _RUN_TIERS_SQL = """
-WITH t AS (
-  SELECT t.id, t.tier, coalesce(string_to_array(nullif(t.because, ''), ','), '{}') AS because
-  FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[]))
-    AS t(id, tier, because)
-  WHERE EXISTS (SELECT 1 FROM run_scope s WHERE s.institution_id = t.id)),
-c AS (
-  SELECT t.* FROM t LEFT JOIN institution_risk x ON x.institution_id = t.id
-  WHERE CASE WHEN x.institution_id IS NULL THEN t.tier <> 'green'
-        ELSE (x.tier, x.because) IS DISTINCT FROM (t.tier, t.because) END)
 INSERT INTO institution_risk AS r (institution_id, tier, because, changed_at)
-SELECT id, tier, because, :now FROM c
+SELECT t.id, t.tier, coalesce(string_to_array(nullif(t.because, ''), ','), '{}'), :now
+FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[])) AS t(id, tier, because)
+WHERE EXISTS (SELECT 1 FROM run_scope s WHERE s.institution_id = t.id)
 ON CONFLICT (institution_id) DO UPDATE SET tier = excluded.tier, because = excluded.because,
   changed_at = CASE WHEN r.tier = excluded.tier THEN r.changed_at ELSE excluded.changed_at END
 """

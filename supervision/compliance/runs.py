@@ -194,7 +194,7 @@ def run_full(
         for k, v in written.items():
             changes[k].update(v)
         # The range's tiers, computed by the workers with its findings, stored where they changed.
-        tiers.update(t for _, t, _ in batch.tiers)
+        tiers.update(batch.tier_counts)
         tier_step = time.perf_counter()
         queries.store_run_tiers(session, batch.tiers, started)
         timings["tiers"] += elapsed_ms(tier_step)
