@@ -99,14 +99,29 @@ def prepay_cap(ins: Inspection) -> None:
                     "; ".join(b[2] for b in breaches),
                     in_force,
                 )
+    # A statement has tens of thousands of receipts on a few dozen days: the limits of each day are looked up
+    # once, and a receipt within them costs three comparisons.
+    limits_on: dict[str, tuple[dt.date, Mapping[str, Any], tuple[float, float, float]]] = {}
+    unlimited = float("inf")
     for statement in ins.statements or ():
         period = statement["period"]
         for line in statement["lines"]:
             if line["type"] != "receipt":
                 continue
             lessons, months, amount = line.get("lessons"), line.get("months"), line["amount_fen"]
-            day = dt.date.fromisoformat(line["date"])
-            on_day, _ = ctx.values_on(day)
+            hit = limits_on.get(line["date"])
+            if hit is None:
+                day = dt.date.fromisoformat(line["date"])
+                on_day, _ = ctx.values_on(day)
+                most = tuple(on_day.get(name, unlimited) for name in _LIMITS)
+                hit = limits_on[line["date"]] = (day, on_day, (most[0], most[1], most[2]))
+            day, on_day, (most_lessons, most_months, most_fen) = hit
+            if (
+                amount <= most_fen
+                and (lessons is None or lessons <= most_lessons)
+                and (months is None or months <= most_months)
+            ):
+                continue
             breaches = _prepay_breaches(on_day, lessons, months, amount)
             if breaches:
                 ref = line["ref"]
