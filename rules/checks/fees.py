@@ -111,10 +111,10 @@ def prepay_cap(ins: Inspection) -> None:
             lessons, months, amount = line.get("lessons"), line.get("months"), line["amount_fen"]
             hit = limits_on.get(line["date"])
             if hit is None:
-                day = dt.date.fromisoformat(line["date"])
-                on_day, _ = ctx.values_on(day)
-                most = tuple(on_day.get(name, unlimited) for name in _LIMITS)
-                hit = limits_on[line["date"]] = (day, on_day, (most[0], most[1], most[2]))
+                first = dt.date.fromisoformat(line["date"])
+                values_then, _ = ctx.values_on(first)
+                most = tuple(values_then.get(name, unlimited) for name in _LIMITS)
+                hit = limits_on[line["date"]] = (first, values_then, (most[0], most[1], most[2]))
             day, on_day, (most_lessons, most_months, most_fen) = hit
             if (
                 amount <= most_fen
