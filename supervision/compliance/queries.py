@@ -404,7 +404,8 @@ WITH f AS (SELECT institution_id, array_agg(rule_id || chr(31) || subject) AS op
       WHERE status = 'open' AND rule_id = ANY(:rules) AND institution_id = ANY(:ids)
       GROUP BY institution_id),
 c AS (SELECT uscc, count(*) AS n FROM complaint
-      WHERE received_on >= :since AND uscc IN (SELECT uscc FROM institution WHERE id = ANY(:ids))
+      WHERE received_on BETWEEN :since AND :until
+        AND uscc IN (SELECT uscc FROM institution WHERE id = ANY(:ids))
       GROUP BY uscc)
 SELECT i.id, coalesce(r.tier, 'green'), coalesce(r.because, '{}'), coalesce(f.open, '{}'), coalesce(c.n, 0)
 FROM institution i LEFT JOIN institution_risk r ON r.institution_id = i.id
@@ -414,11 +415,12 @@ WHERE i.id = ANY(:ids)
 
 
 def risk_inputs(
-    session: Session, rules: Sequence[str], complaints_since: dt.date, ids: Sequence[int]
+    session: Session, rules: Sequence[str], window: tuple[dt.date, dt.date], ids: Sequence[int]
 ) -> list[tuple[int, str, list[str], list[tuple[str, str]], int]]:
     """(id, stored tier, stored reasons, open (rule, subject) pairs, complaints) of institutions ``ids``."""
     rows = session.execute(
-        text(RISK_INPUTS_SQL), {"rules": list(rules), "since": complaints_since, "ids": list(ids)}
+        text(RISK_INPUTS_SQL),
+        {"rules": list(rules), "since": window[0], "until": window[1], "ids": list(ids)},
     ).all()
     out = []
     for r in rows:
@@ -427,14 +429,14 @@ def risk_inputs(
     return out
 
 
-def complaint_counts(session: Session, since: dt.date) -> dict[str, int]:
-    """Complaints received from ``since`` on, by the credit code they name."""
+def complaint_counts(session: Session, window: tuple[dt.date, dt.date]) -> dict[str, int]:
+    """Complaints received within ``window`` (first and last day), by the credit code they name."""
     rows = session.execute(
         text(
-            "SELECT uscc, count(*) FROM complaint WHERE received_on >= :since AND uscc IS NOT NULL"
-            " GROUP BY uscc"
+            "SELECT uscc, count(*) FROM complaint WHERE received_on BETWEEN :since AND :until"
+            " AND uscc IS NOT NULL GROUP BY uscc"
         ),
-        {"since": since},
+        {"since": window[0], "until": window[1]},
     )
     return {str(r[0]): int(r[1]) for r in rows}
 

@@ -23,10 +23,15 @@ COMPLAINT_DAYS = 30
 """Complaints count toward the tier for 30 days, the day of evaluation included."""
 
 
+def window(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The complaints that count on ``as_of``: those received in the 30 days ending on it."""
+    return as_of - dt.timedelta(days=COMPLAINT_DAYS - 1), as_of
+
+
 def complaints_since(session: Session, as_of: dt.date) -> dict[str, int]:
     """The complaints received in the tier's window ending on ``as_of``, by credit code (a full run hands
     them to its workers, which compute the tiers with the findings)."""
-    return queries.complaint_counts(session, as_of - dt.timedelta(days=COMPLAINT_DAYS - 1))
+    return queries.complaint_counts(session, window(as_of))
 
 
 def refresh(
@@ -36,11 +41,10 @@ def refresh(
     this transaction and their recent complaints (a re-evaluation), store the ones that changed, and return
     how many institutions are in each tier now. A full run computes its tiers in its workers instead."""
     ctx = rulebook.context(jurisdiction, as_of)
-    since = as_of - dt.timedelta(days=COMPLAINT_DAYS - 1)
     tiers: Counter[str] = Counter()
     changes: list[tuple[int, str, list[str]]] = []
     rules = sorted(RED_RULES | YELLOW_RULES)
-    for iid, tier, because, pairs, complaints in queries.risk_inputs(session, rules, since, ids):
+    for iid, tier, because, pairs, complaints in queries.risk_inputs(session, rules, window(as_of), ids):
         risk = ctx.risk(pairs, complaints_30d=complaints)
         tiers[risk.tier] += 1
         if risk.tier != tier or list(risk.because) != because:

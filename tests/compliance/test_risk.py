@@ -94,8 +94,8 @@ def test_three_complaints_in_thirty_days_raise_the_tier_to_yellow(session: Sessi
     save_institution(session, doc)
     iid = institution_id(session, doc["uscc"])
     complaint = ComplaintIn(uscc=doc["uscc"], text="机构周末上数学课，收费一年。" * 2)
-    # Two recent complaints and one from 30 days before the evaluation (outside the window).
-    for at in (NOW - dt.timedelta(days=30), NOW - dt.timedelta(days=29), NOW):
+    # Two recent complaints, one from 30 days before the evaluation and one after it (both outside).
+    for at in (NOW - dt.timedelta(days=30), NOW - dt.timedelta(days=29), NOW, NOW + dt.timedelta(days=3)):
         cases.file_complaint(session, complaint, now=at, jurisdiction="440106")
     compliance.reevaluate_institution(session, iid, AS_OF, now=NOW)
     assert _tier(session, doc["uscc"]) == ("green", [])
