@@ -404,9 +404,9 @@ def test_the_acceptance_evaluates_the_lines_it_holds_exactly_as_read_back(
     real = compliance_queries.statements_for
     known: list[set[int]] = []
 
-    def spy(s: Session, ids: Any, known_lines: Any = None) -> Any:
+    def spy(s: Session, ids: Any, known_lines: Any = None, as_of: Any = None) -> Any:
         known.append(set(known_lines or ()))
-        return real(s, ids, known_lines)
+        return real(s, ids, known_lines, as_of)
 
     monkeypatch.setattr(compliance_queries, "statements_for", spy)
     over = {"package_code": "K9", "lessons": 80, "months": 4}
