@@ -123,16 +123,13 @@ def test_a_full_run_stores_every_tier_and_counts_them(session: Session) -> None:
     runs.run_full(session, AS_OF, "test", now=NOW + dt.timedelta(days=1), workers=0)
     assert session.execute(text("SELECT max(changed_at) FROM institution_risk")).scalar_one() == changed_at
     tiers = run.counts["risk_tiers"]
-    stored = dict(
-        session.execute(
-            text(
-                "SELECT coalesce(r.tier, 'green'), count(*) FROM institution i"
-                " LEFT JOIN institution_risk r ON r.institution_id = i.id GROUP BY 1"
-            )
+    rows = session.execute(
+        text(
+            "SELECT coalesce(r.tier, 'green'), count(*) FROM institution i"
+            " LEFT JOIN institution_risk r ON r.institution_id = i.id GROUP BY 1"
         )
-        .tuples()
-        .all()
     )
+    stored = {str(tier): int(n) for tier, n in rows}
     assert {t: tiers[t] for t in tiers if tiers[t]} == stored
 
 
