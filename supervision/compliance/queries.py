@@ -441,27 +441,32 @@ def complaint_counts(session: Session, window: tuple[dt.date, dt.date]) -> dict[
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-# A full run's tiers of one range that differ from the stored ones (the workers compare), (id, tier, reasons
-# joined by commas), stored for the institutions still in the run's scope (one re-evaluated on its own since
-# the run began keeps its fresher tier).
-_RUN_TIERS_SQL = """
+# Tiers to store, (id, tier, reasons joined by commas): the changed ones of a re-evaluation, or of a full
+# run's range (the workers compare), then only for the institutions still in the run's scope (one
+# re-evaluated on its own since the run began keeps its fresher tier). ``changed_at`` moves only when the tier
+# does.
+_TIERS_SQL = """
 INSERT INTO institution_risk AS r (institution_id, tier, because, changed_at)
-SELECT t.id, t.tier, coalesce(string_to_array(nullif(t.because, ''), ','), '{}'), :now
+SELECT t.id, t.tier, coalesce(string_to_array(nullif(t.because, ''), ','), '{{}}'), :now
 FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[])) AS t(id, tier, because)
-WHERE EXISTS (SELECT 1 FROM run_scope s WHERE s.institution_id = t.id)
+WHERE {scope}
 ON CONFLICT (institution_id) DO UPDATE SET tier = excluded.tier, because = excluded.because,
   changed_at = CASE WHEN r.tier = excluded.tier THEN r.changed_at ELSE excluded.changed_at END
 """
+_IN_RUN_SCOPE = "EXISTS (SELECT 1 FROM run_scope s WHERE s.institution_id = t.id)"
 
 
-def store_run_tiers(session: Session, tiers: Sequence[tuple[int, str, str]], now: dt.datetime) -> None:
+def store_tiers(
+    session: Session, tiers: Sequence[tuple[int, str, str]], now: dt.datetime, *, in_run: bool = False
+) -> None:
     if not tiers:
         return
-    # Through the indexes, as the lifecycle: a first run fills the tier table within this transaction, so its
-    # statistics would have every range scan the whole of it.
-    session.execute(text("SET LOCAL enable_seqscan = off"))
+    if in_run:
+        # Through the indexes, as the lifecycle: a first run fills the tier table within this transaction,
+        # so its statistics would have every range scan the whole of it.
+        session.execute(text("SET LOCAL enable_seqscan = off"))
     session.execute(
-        text(_RUN_TIERS_SQL),
+        text(_TIERS_SQL.format(scope=_IN_RUN_SCOPE if in_run else "TRUE")),
         {
             "ids": [t[0] for t in tiers],
             "tiers": [t[1] for t in tiers],
@@ -469,26 +474,5 @@ def store_run_tiers(session: Session, tiers: Sequence[tuple[int, str, str]], now
             "now": now,
         },
     )
-    session.execute(text("RESET enable_seqscan"))
-
-
-def store_risk(session: Session, changes: Sequence[tuple[int, str, list[str]]], now: dt.datetime) -> None:
-    """Store new tiers, (institution id, tier, reasons); ``changed_at`` moves only when the tier does."""
-    if not changes:
-        return
-    session.execute(
-        text(
-            "INSERT INTO institution_risk AS r (institution_id, tier, because, changed_at)"
-            " SELECT t.id, t.tier, coalesce(string_to_array(nullif(t.because, ''), ','), '{}'), :now"
-            " FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[]))"
-            " AS t(id, tier, because)"
-            " ON CONFLICT (institution_id) DO UPDATE SET tier = excluded.tier, because = excluded.because,"
-            " changed_at = CASE WHEN r.tier = excluded.tier THEN r.changed_at ELSE excluded.changed_at END"
-        ),
-        {
-            "ids": [c[0] for c in changes],
-            "tiers": [c[1] for c in changes],
-            "because": [",".join(c[2]) for c in changes],
-            "now": now,
-        },
-    )
+    if in_run:
+        session.execute(text("RESET enable_seqscan"))

@@ -42,12 +42,12 @@ def refresh(
     how many institutions are in each tier now. A full run computes its tiers in its workers instead."""
     ctx = rulebook.context(jurisdiction, as_of)
     tiers: Counter[str] = Counter()
-    changes: list[tuple[int, str, list[str]]] = []
+    changes: list[tuple[int, str, str]] = []
     rules = sorted(RED_RULES | YELLOW_RULES)
     for iid, tier, because, pairs, complaints in queries.risk_inputs(session, rules, window(as_of), ids):
         risk = ctx.risk(pairs, complaints_30d=complaints)
         tiers[risk.tier] += 1
         if risk.tier != tier or list(risk.because) != because:
-            changes.append((iid, risk.tier, list(risk.because)))
-    queries.store_risk(session, changes, now)
+            changes.append((iid, risk.tier, ",".join(risk.because)))
+    queries.store_tiers(session, changes, now)
     return tiers

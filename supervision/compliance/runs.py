@@ -196,7 +196,7 @@ def run_full(
         # The range's tiers, computed by the workers with its findings, stored where they changed.
         tiers.update(batch.tier_counts)
         tier_step = time.perf_counter()
-        queries.store_run_tiers(session, batch.tiers, started)
+        queries.store_tiers(session, batch.tiers, started, in_run=True)
         timings["tiers"] += elapsed_ms(tier_step)
         timings["write"] += elapsed_ms(step)
         uncovered.update(batch.uncovered)

@@ -24,7 +24,7 @@ from supervision.db import make_engine
 from supervision.settings import ROOT, Settings
 from supervision.web.deps import RateLimit
 from supervision.web.permissions import ROUTES
-from tests.conftest import TODAY, LiveServer, example_document, new_uscc
+from tests.conftest import TODAY, LiveServer, example_document, new_uscc, sign_in
 
 _addresses = itertools.count(2)
 
@@ -45,26 +45,6 @@ def problems(r: httpx.Response) -> dict[str, str]:
 def evaluate(live: LiveServer, doc: Any, **params: str) -> httpx.Response:
     with own_client(live) as c:
         return c.post("/api/v1/rules/evaluate", json=doc, params=params)
-
-
-def sign_in(client: httpx.Client, engine: Engine, now: dt.datetime, role: str = "supervisor") -> None:
-    from supervision.accounts import service as accounts
-
-    username = f"hardening{os.getpid()}x{next(_addresses)}"
-    with Session(engine) as s:
-        accounts.create_user(
-            s,
-            username=username,
-            password="correct horse battery",
-            role=role,
-            display_name="测试执法员",
-            now=now,
-            actor="test",
-        )
-        s.commit()
-    r = client.post("/api/v1/auth/login", json={"username": username, "password": "correct horse battery"})
-    assert r.status_code == 200, r.text
-    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +205,7 @@ def test_as_of_lies_within_ten_years_of_today(live: LiveServer, http: httpx.Clie
 
 def test_a_list_dated_far_ahead_is_refused_and_blocks_nothing(strict: LiveServer, engine: Engine) -> None:
     with httpx.Client(base_url=strict.url, timeout=30) as c:
-        sign_in(c, engine, strict.clock.now())
+        sign_in(strict, engine, c, "supervisor")
         for day in ("2099-01-01", (TODAY + dt.timedelta(days=8)).isoformat(), "1990-01-01"):
             r = c.post("/api/v1/lists/white/publish", json={"as_of": day})
             assert r.status_code == 422 and list(problems(r)) == ["as_of"], r.text
@@ -353,7 +333,7 @@ def test_readiness_names_no_database_error(engine: Engine) -> None:
 
 def test_a_lock_timeout_is_a_503_to_try_again(strict: LiveServer, engine: Engine) -> None:
     with httpx.Client(base_url=strict.url, timeout=30) as c:
-        sign_in(c, engine, strict.clock.now())
+        sign_in(strict, engine, c, "supervisor")
         with engine.connect() as blocker:
             blocker.execute(text("LOCK TABLE institution IN ACCESS EXCLUSIVE MODE"))
             r = c.get(f"/api/v1/institutions/{new_uscc()}")
