@@ -25,8 +25,8 @@ from typing import Any
 import orjson
 import psycopg
 
-from rules import Context, Engine, Evaluation, Finding, all_rules
-from supervision.compliance.facts import read_range, stored_tiers
+from rules import Context, Engine, Evaluation, Finding, Risk, all_rules
+from supervision.compliance.facts import read_range, stored_findings, stored_tiers
 from supervision.core.pgcopy import copy_text
 from supervision.core.rulebook import context
 
@@ -71,12 +71,27 @@ def _findings(evaluation: Evaluation) -> Iterator[tuple[Finding, str, str]]:
         yield f, body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
 
 
-def copy_lines(institution_id: int, evaluation: Evaluation, produced: Counter[str]) -> list[str]:
-    """The findings of one institution as ``finding_stage`` rows in COPY text format (columns of
-    ``queries.STAGE_NAMES``), counting them per rule into ``produced``."""
+_KEPT_TAIL = "\t\\N" * 9 + "\n"
+
+
+def copy_lines(
+    institution_id: int,
+    evaluation: Evaluation,
+    produced: Counter[str],
+    tail: str,
+    stored: Mapping[tuple[int, str, str], str],
+) -> list[str]:
+    """The findings of one institution as rows of ``queries.FINDING_COPY_NAMES`` in COPY text format,
+    counting them per rule into ``produced``. ``tail`` ends each row: the columns a run writes alike into
+    every new finding (:func:`new_finding_tail`). A finding stored open with the same digest (``stored``) is
+    unchanged: its row carries only its key (institution, rule ID, subject), the rest null, so that the run
+    knows it is still there without writing or even parsing it again."""
     out = []
     for f, body, digest in _findings(evaluation):
         produced[f.rule_id] += 1
+        if stored and stored.get((institution_id, f.rule_id, f.subject)) == digest:
+            out.append(f"{institution_id}\t{f.rule_id}\t\\N\t\\N\t{copy_text(f.subject)}{_KEPT_TAIL}")
+            continue
         if body.count("\t") != 7 or "\\" in body or "\n" in body or "\r" in body:
             fields = (
                 f.rule_id,
@@ -89,8 +104,18 @@ def copy_lines(institution_id: int, evaluation: Evaluation, produced: Counter[st
                 body.rsplit("\t", 1)[1],  # the trace is JSON: no raw tab in it
             )
             body = "\t".join(map(copy_text, fields))
-        out.append(f"{institution_id}\t{body}\t{digest}\n")
+        out.append(f"{institution_id}\t{body}\t{digest}{tail}")
     return out
+
+
+def new_finding_tail(as_of: dt.date, run_id: int) -> str:
+    """The end of a finding's COPY row: open, first seen on ``as_of``, by run ``run_id`` (first and last)."""
+    return f"\topen\t{as_of.isoformat()}\t{run_id}\t{run_id}\n"
+
+
+def tier_line(institution_id: int, risk: Risk, changed_at: str) -> str:
+    """An ``institution_risk`` row in COPY text format (rule IDs need no quoting in an array literal)."""
+    return f"{institution_id}\t{risk.tier}\t{{{','.join(risk.because)}}}\t{changed_at}\n"
 
 
 def json_rows(institution_id: int, evaluation: Evaluation) -> tuple[str, Counter[str]]:
@@ -167,48 +192,53 @@ def peak_rss_mib() -> float:
 
 @dataclass
 class StageBatch:
-    """What a full run keeps of one range: the findings as COPY text, and counts."""
+    """What a full run keeps of one range: its findings and changed risk tiers as COPY text, and counts."""
 
     hi: int
     institutions: int
     copy: bytes
+    """The findings, rows of ``queries.FINDING_COPY_NAMES`` as a new finding would be inserted, or only the
+    key of those stored unchanged (:func:`copy_lines`)."""
     produced: Counter[str]
     uncovered: set[dt.date]
-    tiers: list[tuple[int, str, str]] = field(default_factory=list)
-    """The risk tiers that differ from the stored ones: (id, tier, the rule IDs that set it, comma-joined)."""
+    tiers: bytes = b""
+    """The risk tiers that differ from the stored ones, rows of ``queries.TIER_COPY_NAMES``."""
     tier_counts: Counter[str] = field(default_factory=Counter)
     """How many institutions of the range are in each tier."""
     peak_mib: float = 0.0
 
 
-def stage_range(
-    conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, complaints: Mapping[str, int]
-) -> StageBatch:
-    """Evaluate a range: its findings as COPY text and, from them and the recent ``complaints`` (by credit
-    code), each institution's risk tier, here in the worker (the main process writes only the tiers that
-    changed)."""
+def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, job: Job) -> StageBatch:
+    """Evaluate a range: its findings as COPY text and, from them and the recent complaints of ``job`` (by
+    credit code), each institution's risk tier, here in the worker; the tiers that differ from the stored
+    ones as COPY text too (the main process only writes)."""
     lines: list[str] = []
     n = 0
     produced: Counter[str] = Counter()
     uncovered = Uncovered()
-    tiers: list[tuple[int, str, str]] = []
+    tiers: list[str] = []
     tier_counts: Counter[str] = Counter()
+    complaints = job.complaints
+    tail = new_finding_tail(ctx.as_of, job.run_id)
+    changed_at = job.started.isoformat() if job.started else ""
     stored = stored_tiers(conn, lo, hi)
+    known = stored_findings(conn, lo, hi)
     for iid, doc, statements in read_range(conn, lo, hi, ctx.as_of):
         n += 1
         evaluation = ctx.evaluate(doc, statements)
         if evaluation.findings:
-            lines += copy_lines(iid, evaluation, produced)
+            lines += copy_lines(iid, evaluation, produced, tail, known)
         uncovered.add(evaluation.uncovered_dates)
         risk = evaluation.risk
         if complaints.get(doc["uscc"]):
             pairs = [(f.rule_id, f.subject) for f in evaluation.findings]
             risk = ctx.risk(pairs, complaints_30d=complaints[doc["uscc"]])
         tier_counts[risk.tier] += 1
-        now = (risk.tier, ",".join(risk.because))
-        if stored.get(iid, ("green", "")) != now:
-            tiers.append((iid, *now))
-    return StageBatch(hi, n, "".join(lines).encode(), produced, uncovered.dates, tiers, tier_counts)
+        if stored.get(iid, ("green", "")) != (risk.tier, ",".join(risk.because)):
+            tiers.append(tier_line(iid, risk, changed_at))
+    return StageBatch(
+        hi, n, "".join(lines).encode(), produced, uncovered.dates, "".join(tiers).encode(), tier_counts
+    )
 
 
 @dataclass
@@ -307,6 +337,10 @@ class Job:
     run's own connection (:func:`supervision.db.connection_options`)."""
     complaints: Mapping[str, int] = field(default_factory=dict)
     """Complaints received in the risk tier's window, by credit code (a full run's tiers count them)."""
+    run_id: int = 0
+    """The full run's id, written into each new finding."""
+    started: dt.datetime | None = None
+    """The full run's start, written as the instant a tier changed."""
 
 
 class Worker:
@@ -323,7 +357,7 @@ class Worker:
     def __call__(self, r: Range) -> StageBatch | DiffBatch:
         lo, hi, _ = r
         if self.candidate is None:
-            return stage_range(self.conn, self.current, lo, hi, self.job.complaints)
+            return stage_range(self.conn, self.current, lo, hi, self.job)
         return diff_range(self.conn, self.current, self.candidate, lo, hi, self.job.examples)
 
 

@@ -190,6 +190,19 @@ def stored_tiers(conn: psycopg.Connection[Any], lo: int, hi: int) -> dict[int, t
         return {r[0]: (r[1], r[2]) for r in cur}
 
 
+STORED_FINDINGS_SQL = """
+SELECT institution_id, rule_id, subject, digest FROM finding
+WHERE status = 'open' AND institution_id > %(lo)s AND institution_id <= %(hi)s
+"""
+
+
+def stored_findings(conn: psycopg.Connection[Any], lo: int, hi: int) -> dict[tuple[int, str, str], str]:
+    """The digests of the open findings of ``lo < id <= hi``, by (institution id, rule ID, subject)."""
+    with conn.cursor() as cur:
+        cur.execute(STORED_FINDINGS_SQL, {"lo": lo, "hi": hi})
+        return {(r[0], r[1], r[2]): r[3] for r in cur}
+
+
 def read_range(
     conn: psycopg.Connection[Any], lo: int, hi: int, as_of: dt.date | None = None
 ) -> Iterator[tuple[int, dict[str, Any], Any]]:

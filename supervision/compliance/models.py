@@ -74,9 +74,8 @@ class InstitutionRisk(SQLModel, table=True):
         {"postgresql_with": {"fillfactor": 70}},
     )
 
-    institution_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("institution.id", ondelete="CASCADE"), primary_key=True)
-    )
+    # No foreign key: a trigger deletes the tier with its institution (migration 0014, as for findings).
+    institution_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     tier: str = Field(sa_column=Column(Text, nullable=False))
     because: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
     """The rule IDs that set the tier (``COMPLAINTS-30D`` for recent complaints), sorted."""
@@ -116,11 +115,10 @@ class Finding(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    institution_id: int = Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("institution.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    # No foreign key to the institution: a per-row check locked the institution's row and cost a first run
+    # as much as writing the findings. A trigger deletes an institution's findings with it, and evaluations
+    # write only institutions that exist (migration 0014 says how).
+    institution_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     rule_id: str = Field(sa_column=Column(Text, nullable=False))
     rule_version: int = Field(sa_column=Column(Integer, nullable=False))
     severity: str = Field(sa_column=Column(Text, nullable=False))

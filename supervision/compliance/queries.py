@@ -79,14 +79,23 @@ STAGE_NAMES = (
     "institution_id, rule_id, rule_version, severity, subject, message_zh, message_en, legal_basis, trace,"
     " digest"
 )
+NEW_FINDING_COLUMNS = "status text, first_seen_on date, first_run_id bigint, updated_run_id bigint"
+FINDING_COPY_NAMES = f"{STAGE_NAMES}, status, first_seen_on, first_run_id, updated_run_id"
+"""The columns of a full run's finding rows (COPY text from the workers): the staged ones and those a new
+finding gets, so that a range with nothing to compare against goes straight into ``finding``."""
+TIER_COPY_NAMES = "institution_id, tier, because, changed_at"
 CREATE_STAGE = [
     "DROP TABLE IF EXISTS pg_temp.finding_stage",
+    "DROP TABLE IF EXISTS pg_temp.tier_stage",
     "DROP TABLE IF EXISTS pg_temp.run_scope",
-    f"CREATE TEMP TABLE finding_stage ({STAGE_COLUMNS}) ON COMMIT DROP",
+    f"CREATE TEMP TABLE finding_stage ({STAGE_COLUMNS}, {NEW_FINDING_COLUMNS}) ON COMMIT DROP",
     "CREATE INDEX ON finding_stage (institution_id, rule_id, subject)",
+    "CREATE TEMP TABLE tier_stage (institution_id bigint, tier text, because text[], changed_at timestamptz)"
+    " ON COMMIT DROP",
     "CREATE TEMP TABLE run_scope (institution_id bigint PRIMARY KEY) ON COMMIT DROP",
 ]
-"""A full run's scratch tables: the findings it produced (COPYed in) and the institutions it evaluated."""
+"""A full run's scratch tables: the findings and the tiers of a range (COPYed in), and the institutions it
+evaluated."""
 
 
 def create_stage(session: Session, ids: Sequence[int]) -> None:
@@ -102,17 +111,45 @@ def create_stage(session: Session, ids: Sequence[int]) -> None:
 
 
 def stage_findings(session: Session, copy_text: bytes, *, analyze: bool) -> None:
-    """Put one range's findings (``STAGE_NAMES`` columns, COPY text format) in the stage, replacing the
+    """Put one range's findings (``FINDING_COPY_NAMES`` columns, COPY text format) in the stage, replacing the
     previous range's. Temporary tables are not analysed automatically: ``analyze`` the first range; the
     statistics stay valid for the next ones (the same kind of rows; their number the planner takes from the
     table's size), and analysing every range cost more than writing it."""
     with raw_connection(session).cursor() as cur:
         cur.execute("TRUNCATE finding_stage")
         if copy_text:
-            with cur.copy(f"COPY finding_stage ({STAGE_NAMES}) FROM STDIN") as cp:
+            with cur.copy(f"COPY finding_stage ({FINDING_COPY_NAMES}) FROM STDIN") as cp:
                 cp.write(copy_text)
         if analyze:
             cur.execute("ANALYZE finding_stage")
+
+
+_NOTHING_STORED_SQL = """
+SELECT NOT EXISTS (SELECT 1 FROM finding WHERE status = 'open' AND institution_id > %(lo)s
+                   AND institution_id <= %(hi)s),
+       NOT EXISTS (SELECT 1 FROM institution_risk WHERE institution_id > %(lo)s AND institution_id <= %(hi)s)
+"""
+
+
+def nothing_stored(session: Session, lo: int, hi: int) -> tuple[bool, bool]:
+    """Whether the institutions ``lo < id <= hi`` have (no open finding, no stored tier): a first run, or
+    institutions new since the last, with nothing to compare against."""
+    with raw_connection(session).cursor() as cur:
+        cur.execute(_NOTHING_STORED_SQL, {"lo": lo, "hi": hi})
+        row = cur.fetchone()
+    assert row is not None
+    return bool(row[0]), bool(row[1])
+
+
+def insert_findings(session: Session, copy_text: bytes) -> None:
+    """COPY new findings (``FINDING_COPY_NAMES`` columns) straight into ``finding``: a range of a full run
+    whose institutions have no open finding and are all in its scope (nothing to resolve, refresh or keep)."""
+    if copy_text:
+        with (
+            raw_connection(session).cursor() as cur,
+            cur.copy(f"COPY finding ({FINDING_COPY_NAMES}) FROM STDIN") as cp,
+        ):
+            cp.write(copy_text)
 
 
 def staged_by_rule(session: Session) -> dict[str, int]:
@@ -143,15 +180,17 @@ WITH gone AS (
   RETURNING f.rule_id)
 SELECT rule_id, count(*) AS n FROM gone GROUP BY rule_id
 """
-# Unchanged findings are left out before the insert: ON CONFLICT … DO UPDATE … WHERE locks every conflicting
-# row even when it does not update it, which would write a lock into every open finding on every run.
+# Unchanged findings are left out before the insert (a full run's workers already send only the key of those
+# they saw stored unchanged, ``digest IS NULL``; the check against the table stands all the same): ON CONFLICT
+# … DO UPDATE … WHERE locks every conflicting row even when it does not update it, which would write a lock
+# into every open finding on every run.
 _UPSERT_SQL = """
 WITH written AS (
   INSERT INTO finding AS f (institution_id, rule_id, rule_version, severity, subject, message_zh, message_en,
       legal_basis, trace, digest, status, first_seen_on, first_run_id, updated_run_id)
   SELECT g.institution_id, g.rule_id, g.rule_version, g.severity, g.subject, g.message_zh, g.message_en,
       g.legal_basis, g.trace, g.digest, 'open', :as_of, :run, :run
-  FROM {stage} g WHERE g.institution_id IN ({scope})
+  FROM {stage} g WHERE g.digest IS NOT NULL AND g.institution_id IN ({scope})
     AND NOT EXISTS (SELECT 1 FROM finding o WHERE o.status = 'open'
                     AND o.institution_id > :lo AND o.institution_id <= :hi
                     AND o.institution_id = g.institution_id AND o.rule_id = g.rule_id
@@ -441,32 +480,31 @@ def complaint_counts(session: Session, window: tuple[dt.date, dt.date]) -> dict[
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-# Tiers to store, (id, tier, reasons joined by commas): the changed ones of a re-evaluation, or of a full
-# run's range (the workers compare), then only for the institutions still in the run's scope (one
+# Tiers to store: the changed ones of a re-evaluation (``unnest`` of its lists), or of a full run's range (the
+# workers compare; COPYed into ``tier_stage``), then only for the institutions still in the run's scope (one
 # re-evaluated on its own since the run began keeps its fresher tier). ``changed_at`` moves only when the tier
 # does.
 _TIERS_SQL = """
 INSERT INTO institution_risk AS r (institution_id, tier, because, changed_at)
-SELECT t.id, t.tier, coalesce(string_to_array(nullif(t.because, ''), ','), '{{}}'), :now
-FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[])) AS t(id, tier, because)
+SELECT t.institution_id, t.tier, t.because, t.changed_at FROM {source} t
 WHERE {scope}
 ON CONFLICT (institution_id) DO UPDATE SET tier = excluded.tier, because = excluded.because,
   changed_at = CASE WHEN r.tier = excluded.tier THEN r.changed_at ELSE excluded.changed_at END
 """
-_IN_RUN_SCOPE = "EXISTS (SELECT 1 FROM run_scope s WHERE s.institution_id = t.id)"
+_LISTED_TIERS = """(SELECT u.institution_id, u.tier,
+  coalesce(string_to_array(nullif(u.because, ''), ','), '{}') AS because,
+  CAST(:now AS timestamptz) AS changed_at
+  FROM unnest(CAST(:ids AS bigint[]), CAST(:tiers AS text[]), CAST(:because AS text[]))
+  AS u(institution_id, tier, because))"""
+_IN_RUN_SCOPE = "EXISTS (SELECT 1 FROM run_scope s WHERE s.institution_id = t.institution_id)"
 
 
-def store_tiers(
-    session: Session, tiers: Sequence[tuple[int, str, str]], now: dt.datetime, *, in_run: bool = False
-) -> None:
+def store_tiers(session: Session, tiers: Sequence[tuple[int, str, str]], now: dt.datetime) -> None:
+    """Store the tiers of a re-evaluation that changed: (id, tier, the rule IDs that set it, comma-joined)."""
     if not tiers:
         return
-    if in_run:
-        # Through the indexes, as the lifecycle: a first run fills the tier table within this transaction,
-        # so its statistics would have every range scan the whole of it.
-        session.execute(text("SET LOCAL enable_seqscan = off"))
     session.execute(
-        text(_TIERS_SQL.format(scope=_IN_RUN_SCOPE if in_run else "TRUE")),
+        text(_TIERS_SQL.format(source=_LISTED_TIERS, scope="TRUE")),
         {
             "ids": [t[0] for t in tiers],
             "tiers": [t[1] for t in tiers],
@@ -474,5 +512,24 @@ def store_tiers(
             "now": now,
         },
     )
-    if in_run:
-        session.execute(text("RESET enable_seqscan"))
+
+
+def store_run_tiers(session: Session, copy_text: bytes, *, nothing_stored: bool) -> None:
+    """Store the tiers of a full run's range that changed (``TIER_COPY_NAMES`` rows in COPY text format):
+    straight into ``institution_risk`` when the range has no stored tier and every institution of it is in
+    the run's scope (``nothing_stored``), else through ``tier_stage``."""
+    if not copy_text:
+        return
+    with raw_connection(session).cursor() as cur:
+        if nothing_stored:
+            with cur.copy(f"COPY institution_risk ({TIER_COPY_NAMES}) FROM STDIN") as cp:
+                cp.write(copy_text)
+            return
+        cur.execute("TRUNCATE tier_stage")
+        with cur.copy(f"COPY tier_stage ({TIER_COPY_NAMES}) FROM STDIN") as cp:
+            cp.write(copy_text)
+        # Through the indexes, as the lifecycle: a first run fills the tier table within this transaction,
+        # so its statistics would have every range scan the whole of it.
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute(_TIERS_SQL.format(source="tier_stage", scope=_IN_RUN_SCOPE))
+        cur.execute("RESET enable_seqscan")

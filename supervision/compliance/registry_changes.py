@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from supervision.compliance import queries
 from supervision.compliance.service import hold_findings, reevaluate_uscc
 from supervision.registry import service as registry
 
@@ -24,7 +25,12 @@ def save_institution(
 
 
 def delete_institution(session: Session, uscc: str, *, actor: str, now: dt.datetime) -> None:
-    """Delete an institution registered by mistake, holding the findings first so that a full rule run never
-    writes findings for an institution deleted under it."""
+    """Delete an institution registered by mistake, with its findings and risk tier (a trigger deletes them).
+    The findings are held first, so that a full rule run never writes findings for an institution deleted
+    under it, and the institution's own lock, so that a re-evaluation of it finishes before or finds it gone
+    (the derived rows have no foreign key to refuse them, migration 0014)."""
     hold_findings(session)
+    iid = queries.institution_id(session, uscc)
+    if iid is not None:
+        queries.lock_institution(session, iid)
     registry.delete(session, uscc, actor=actor, now=now)

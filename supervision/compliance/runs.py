@@ -176,27 +176,37 @@ def run_full(
             locked = True
             timings["lock"] = elapsed_ms(step)
         step = time.perf_counter()
-        queries.stage_findings(session, batch.copy, analyze=not analyzed and bool(batch.copy))
-        analyzed = analyzed or bool(batch.copy)
         lo, hi, _ = r
-        if evaluated == len(ids):
-            produced.update(batch.produced)
-        else:
-            produced.update(queries.staged_by_rule(session))
-        written = queries.apply_lifecycle(
-            session,
-            stage=queries.BULK_STAGE,
-            scope=queries.BULK_SCOPE,
-            run_id=run_id,
-            as_of=as_of,
-            params={"lo": lo, "hi": hi},
+        # A range whose institutions are all in scope and have nothing stored (a first run, or institutions
+        # new since the last) has nothing to compare against: its rows are appended as they come.
+        new_findings, new_tiers = (
+            queries.nothing_stored(session, lo, hi) if evaluated == len(ids) else (False, False)
         )
-        for k, v in written.items():
-            changes[k].update(v)
+        if new_findings:
+            queries.insert_findings(session, batch.copy)
+            produced.update(batch.produced)
+            changes["opened"].update(batch.produced)
+        else:
+            queries.stage_findings(session, batch.copy, analyze=not analyzed and bool(batch.copy))
+            analyzed = analyzed or bool(batch.copy)
+            if evaluated == len(ids):
+                produced.update(batch.produced)
+            else:
+                produced.update(queries.staged_by_rule(session))
+            written = queries.apply_lifecycle(
+                session,
+                stage=queries.BULK_STAGE,
+                scope=queries.BULK_SCOPE,
+                run_id=run_id,
+                as_of=as_of,
+                params={"lo": lo, "hi": hi},
+            )
+            for k, v in written.items():
+                changes[k].update(v)
         # The range's tiers, computed by the workers with its findings, stored where they changed.
         tiers.update(batch.tier_counts)
         tier_step = time.perf_counter()
-        queries.store_tiers(session, batch.tiers, started, in_run=True)
+        queries.store_run_tiers(session, batch.tiers, nothing_stored=new_tiers)
         timings["tiers"] += elapsed_ms(tier_step)
         timings["write"] += elapsed_ms(step)
         uncovered.update(batch.uncovered)
@@ -209,6 +219,8 @@ def run_full(
         "stage",
         options=connection_options(session),
         complaints=risk.complaints_since(session, as_of),
+        run_id=run_id,
+        started=started,
     )
     n_workers = workers_for(workers, len(ids))
     todo = ev.ranges(ids, batch_size)

@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from supervision.compliance import evaluation, facts, queries, runs
+from supervision.compliance import evaluation, facts, queries, registry_changes, runs
 from supervision.compliance import service as compliance
 from supervision.core.clock import FixedClock
 from supervision.core.errors import Conflict
@@ -180,6 +181,104 @@ def test_a_reevaluation_during_a_full_run_is_not_overwritten(scratch: tuple[str,
     assert run.institutions == registered - 1  # every institution but the one re-evaluated meanwhile
     assert ("LIC-EXPIRED", "resolved") in _statuses(engine, iid)
     assert ("LIC-EXPIRED", "open") not in _statuses(engine, iid)
+
+
+def _stored(conn: Any) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """(the open findings by identity and digest, the stored tiers)."""
+    findings = conn.execute(
+        text("SELECT institution_id, rule_id, subject, digest FROM finding WHERE status = 'open'")
+    )
+    tiers = conn.execute(text("SELECT institution_id, tier, because FROM institution_risk"))
+    return {tuple(r) for r in findings}, {(r[0], r[1], tuple(r[2])) for r in tiers}
+
+
+def test_ranges_with_nothing_stored_and_compared_ones_write_what_a_first_run_would(
+    scratch: tuple[str, Engine],
+) -> None:
+    """A range whose institutions have no open finding and no tier is appended as it comes; the others are
+    compared, the workers leaving out what is stored unchanged. Institutions registered since the last run
+    (ranges of new ones) beside known ones end where a first run into empty tables ends."""
+    _, engine = scratch
+    with Session(engine) as s:
+        runs.run_full(s, AS_OF, "test", now=NOW, workers=0, batch_size=50)
+        s.commit()
+        new = [registry.validate(d) for d in demo.generate(120, 99)]
+        registry.save_documents(s, new, actor="test", now=NOW)
+        s.commit()
+    day2 = AS_OF + dt.timedelta(days=1)
+    with Session(engine, expire_on_commit=False) as s:
+        mixed = runs.run_full(s, day2, "test", now=NOW, workers=2, batch_size=50)
+        got = _stored(s)
+        newest = "SELECT id FROM institution ORDER BY id DESC LIMIT 120"
+        first_runs = (
+            s.execute(text(f"SELECT DISTINCT first_run_id FROM finding WHERE institution_id IN ({newest})"))
+            .scalars()
+            .all()
+        )
+        s.commit()
+    with Session(engine, expire_on_commit=False) as s:
+        s.execute(text("DELETE FROM finding"))
+        s.execute(text("DELETE FROM institution_risk"))
+        first = runs.run_full(s, day2, "test", now=NOW, workers=0, batch_size=50)
+        expected = _stored(s)
+        s.rollback()
+    assert got == expected and len(got[0]) > 120 and got[1]
+    assert first_runs == [mixed.id]  # the new institutions' findings were opened by the mixed run
+    totals = mixed.counts["totals"]
+    assert totals["unchanged"] > 0 and totals["opened"] > 0 and totals["refreshed"] > 0
+    assert {r: c["produced"] for r, c in mixed.counts["by_rule"].items()} == {
+        r: c["produced"] for r, c in first.counts["by_rule"].items()
+    }
+    assert first.counts["totals"]["opened"] == first.counts["totals"]["produced"]
+    assert mixed.counts["risk_tiers"] == first.counts["risk_tiers"]
+
+
+def test_deleting_an_institution_deletes_its_findings_and_tier_and_waits_for_its_reevaluation(
+    scratch: tuple[str, Engine],
+) -> None:
+    """Findings and tiers have no foreign key (migration 0014): a trigger deletes them with the institution,
+    and a deletion waits for a re-evaluation of the institution in flight, so nothing is left behind."""
+    _, engine = scratch
+    doc = expired(escrow={"mode": None, "bank": None, "account_last4": None})
+    with Session(engine) as s:
+        iid = registry.save_documents(s, [registry.validate(doc)], actor="test", now=NOW).ids[doc["uscc"]]
+        s.commit()
+    evaluating = Session(engine)
+    compliance.reevaluate_institution(evaluating, iid, AS_OF, "test", now=NOW)  # not committed yet
+    deleted = threading.Event()
+
+    def delete() -> None:
+        with Session(engine) as other:
+            registry_changes.delete_institution(other, doc["uscc"], actor="test", now=NOW)
+            other.commit()
+        deleted.set()
+
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    assert not deleted.wait(0.5)  # held by the re-evaluation's lock on the institution
+    evaluating.commit()
+    evaluating.close()
+    deleter.join(30)
+    assert deleted.is_set()
+    with engine.connect() as conn:
+        for table in ("finding", "institution_risk"):
+            left = conn.execute(text(f"SELECT count(*) FROM {table} WHERE institution_id = :i"), {"i": iid})
+            assert left.scalar_one() == 0, table
+    with Session(engine) as s:  # and the trigger alone, for a deletion by hand
+        again = registry.save_documents(s, [registry.validate(doc)], actor="test", now=NOW).ids[doc["uscc"]]
+        compliance.reevaluate_institution(s, again, AS_OF, "test", now=NOW)
+        found = s.execute(text("SELECT count(*) FROM finding WHERE institution_id = :i"), {"i": again})
+        assert found.scalar_one() > 0
+        s.execute(text("DELETE FROM institution WHERE id = :i"), {"i": again})
+        remaining = s.execute(
+            text(
+                "SELECT (SELECT count(*) FROM finding WHERE institution_id = :i)"
+                " + (SELECT count(*) FROM institution_risk WHERE institution_id = :i)"
+            ),
+            {"i": again},
+        ).scalar_one()
+        assert remaining == 0
+        s.rollback()
 
 
 def test_one_full_run_at_a_time(scratch: tuple[str, Engine]) -> None:
