@@ -7,10 +7,12 @@ organisation code (9), check character (1), drawn from the 31 characters ``0-9 A
 from __future__ import annotations
 
 import re
+from operator import mul
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
+_CHARACTERS = frozenset(ALPHABET)
 FORMAT = re.compile(r"[0-9A-HJ-NPQRTUW-Y]{18}")
 
 
@@ -21,9 +23,9 @@ def is_well_formed(code: str) -> bool:
 
 def check_character(first17: str) -> str:
     """The check character (position 18) for the first 17 characters: 31 - (Σ value·weight mod 31)."""
-    if len(first17) != 17 or any(c not in _VALUE for c in first17):
+    if len(first17) != 17 or not _CHARACTERS.issuperset(first17):
         raise ValueError(f"need 17 characters of the GB 32100 alphabet, got {first17!r}")
-    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
+    total = sum(map(mul, map(_VALUE.__getitem__, first17), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 

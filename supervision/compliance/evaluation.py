@@ -51,8 +51,9 @@ def candidate_engine(
 # ------------------------------------------------------------------------------------------ the findings
 
 
-def _findings(evaluation: Evaluation) -> Iterator[tuple[Finding, str, str]]:
-    """Each finding once per (rule, subject), with its trace as JSON and its digest.
+def _findings(evaluation: Evaluation) -> Iterator[tuple[Finding, bytes, bytes, str]]:
+    """Each finding once per (rule, subject): the finding, the UTF-8 of its fields before the trace (each
+    followed by a tab), its trace as JSON, and its digest.
 
     The digest covers everything a run writes (rule, version, severity, subject, messages, legal basis,
     trace), so an unchanged finding is recognised without comparing JSON in the database.
@@ -63,36 +64,43 @@ def _findings(evaluation: Evaluation) -> Iterator[tuple[Finding, str, str]]:
         if key in seen:
             continue
         seen.add(key)
-        trace = orjson.dumps(f.trace).decode()
-        body = (
+        head = (
             f"{f.rule_id}\t{f.rule_version}\t{f.severity}\t{f.subject}\t{f.message_zh}\t{f.message_en}\t"
-            f"{f.legal_basis}\t{trace}"
-        )
-        yield f, body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+            f"{f.legal_basis}\t"
+        ).encode()
+        trace = orjson.dumps(f.trace)
+        yield f, head, trace, hashlib.blake2b(head + trace, digest_size=16).hexdigest()
 
 
-_KEPT_TAIL = "\t\\N" * 9 + "\n"
+_KEPT_TAIL = b"\t\\N" * 9 + b"\n"
 
 
 def copy_lines(
     institution_id: int,
     evaluation: Evaluation,
     produced: Counter[str],
-    tail: str,
-    stored: Mapping[tuple[int, str, str], str],
-) -> list[str]:
-    """The findings of one institution as rows of ``queries.FINDING_COPY_NAMES`` in COPY text format,
-    counting them per rule into ``produced``. ``tail`` ends each row: the columns a run writes alike into
-    every new finding (:func:`new_finding_tail`). A finding stored open with the same digest (``stored``) is
-    unchanged: its row carries only its key (institution, rule ID, subject), the rest null, so that the run
-    knows it is still there without writing or even parsing it again."""
+    tail: bytes,
+    known: dict[tuple[int, str, str], str],
+    kept: list[bytes],
+) -> list[bytes]:
+    """The findings of one institution that are new or changed, as rows of ``queries.FINDING_COPY_NAMES`` in
+    COPY text format, counting every finding per rule into ``produced``. ``tail`` ends each row: the columns
+    a run writes alike into every new finding (:func:`new_finding_tail`).
+
+    ``known`` holds the digests of the open findings stored (by institution, rule ID and subject); each one
+    produced again is taken out of it, so that what is left once a range is done is gone. A finding stored
+    with the same digest is unchanged: only its key goes, to ``kept`` (institution, rule ID, subject, the
+    other columns null), for a run that must count what it produced from the database."""
     out = []
-    for f, body, digest in _findings(evaluation):
+    for f, head, trace, digest in _findings(evaluation):
         produced[f.rule_id] += 1
-        if stored and stored.get((institution_id, f.rule_id, f.subject)) == digest:
-            out.append(f"{institution_id}\t{f.rule_id}\t\\N\t\\N\t{copy_text(f.subject)}{_KEPT_TAIL}")
+        if known and known.pop((institution_id, f.rule_id, f.subject), None) == digest:
+            kept.append(
+                b"%d\t%s\t\\N\t\\N\t%s%s"
+                % (institution_id, f.rule_id.encode(), copy_text(f.subject).encode(), _KEPT_TAIL)
+            )
             continue
-        if body.count("\t") != 7 or "\\" in body or "\n" in body or "\r" in body:
+        if head.count(b"\t") != 7 or b"\\" in head or b"\n" in head or b"\r" in head or b"\\" in trace:
             fields = (
                 f.rule_id,
                 str(f.rule_version),
@@ -101,16 +109,18 @@ def copy_lines(
                 f.message_zh,
                 f.message_en,
                 f.legal_basis,
-                body.rsplit("\t", 1)[1],  # the trace is JSON: no raw tab in it
+                trace.decode(),  # JSON: no raw tab or line break in it
             )
-            body = "\t".join(map(copy_text, fields))
-        out.append(f"{institution_id}\t{body}\t{digest}{tail}")
+            body = "\t".join(map(copy_text, fields)).encode()
+        else:
+            body = head + trace
+        out.append(b"%d\t%s\t%s%s" % (institution_id, body, digest.encode(), tail))
     return out
 
 
-def new_finding_tail(as_of: dt.date, run_id: int) -> str:
+def new_finding_tail(as_of: dt.date, run_id: int) -> bytes:
     """The end of a finding's COPY row: open, first seen on ``as_of``, by run ``run_id`` (first and last)."""
-    return f"\topen\t{as_of.isoformat()}\t{run_id}\t{run_id}\n"
+    return f"\topen\t{as_of.isoformat()}\t{run_id}\t{run_id}\n".encode()
 
 
 def tier_line(institution_id: int, risk: Risk, changed_at: str) -> str:
@@ -123,7 +133,7 @@ def json_rows(institution_id: int, evaluation: Evaluation) -> tuple[str, Counter
     one institution), and the count per rule."""
     rows = []
     produced: Counter[str] = Counter()
-    for f, body, digest in _findings(evaluation):
+    for f, _, trace, digest in _findings(evaluation):
         produced[f.rule_id] += 1
         rows.append(
             {
@@ -135,7 +145,7 @@ def json_rows(institution_id: int, evaluation: Evaluation) -> tuple[str, Counter
                 "message_zh": f.message_zh,
                 "message_en": f.message_en,
                 "legal_basis": f.legal_basis,
-                "trace": orjson.Fragment(body.rsplit("\t", 1)[1]),
+                "trace": orjson.Fragment(trace),
                 "digest": digest,
             }
         )
@@ -197,10 +207,13 @@ class StageBatch:
     hi: int
     institutions: int
     copy: bytes
-    """The findings, rows of ``queries.FINDING_COPY_NAMES`` as a new finding would be inserted, or only the
-    key of those stored unchanged (:func:`copy_lines`)."""
+    """The new and changed findings, rows of ``queries.FINDING_COPY_NAMES`` as a new finding is inserted."""
     produced: Counter[str]
     uncovered: set[dt.date]
+    kept: bytes = b""
+    """The keys of the findings stored unchanged, in the same columns (:func:`copy_lines`)."""
+    gone: list[tuple[int, str, str]] = field(default_factory=list)
+    """The open findings stored that were not produced again: (institution id, rule ID, subject)."""
     tiers: bytes = b""
     """The risk tiers that differ from the stored ones, rows of ``queries.TIER_COPY_NAMES``."""
     tier_counts: Counter[str] = field(default_factory=Counter)
@@ -209,10 +222,14 @@ class StageBatch:
 
 
 def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, job: Job) -> StageBatch:
-    """Evaluate a range: its findings as COPY text and, from them and the recent complaints of ``job`` (by
-    credit code), each institution's risk tier, here in the worker; the tiers that differ from the stored
-    ones as COPY text too (the main process only writes)."""
-    lines: list[str] = []
+    """Evaluate a range and compare it with what is stored, here in the worker: the new and changed findings
+    and the keys of those gone; from the findings and the recent complaints of ``job`` (by credit code) each
+    institution's risk tier, and the tiers that changed. The main process only writes.
+
+    What is stored is read as the range is evaluated; a full run writes only the institutions in its scope,
+    which no one else wrote since the run began (:func:`supervision.compliance.runs.run_full`)."""
+    lines: list[bytes] = []
+    kept: list[bytes] = []
     n = 0
     produced: Counter[str] = Counter()
     uncovered = Uncovered()
@@ -227,7 +244,7 @@ def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, j
         n += 1
         evaluation = ctx.evaluate(doc, statements)
         if evaluation.findings:
-            lines += copy_lines(iid, evaluation, produced, tail, known)
+            lines += copy_lines(iid, evaluation, produced, tail, known, kept)
         uncovered.add(evaluation.uncovered_dates)
         risk = evaluation.risk
         if complaints.get(doc["uscc"]):
@@ -237,7 +254,15 @@ def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, j
         if stored.get(iid, ("green", "")) != (risk.tier, ",".join(risk.because)):
             tiers.append(tier_line(iid, risk, changed_at))
     return StageBatch(
-        hi, n, "".join(lines).encode(), produced, uncovered.dates, "".join(tiers).encode(), tier_counts
+        hi,
+        n,
+        b"".join(lines),
+        produced,
+        uncovered.dates,
+        b"".join(kept),
+        list(known),
+        "".join(tiers).encode(),
+        tier_counts,
     )
 
 

@@ -187,7 +187,7 @@ def stored_tiers(conn: psycopg.Connection[Any], lo: int, hi: int) -> dict[int, t
     """The risk tiers stored for ``lo < id <= hi`` (tier, reasons joined by commas); no row is green."""
     with conn.cursor() as cur:
         cur.execute(STORED_TIERS_SQL, {"lo": lo, "hi": hi})
-        return {r[0]: (r[1], r[2]) for r in cur}
+        return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
 
 
 STORED_FINDINGS_SQL = """
@@ -200,7 +200,7 @@ def stored_findings(conn: psycopg.Connection[Any], lo: int, hi: int) -> dict[tup
     """The digests of the open findings of ``lo < id <= hi``, by (institution id, rule ID, subject)."""
     with conn.cursor() as cur:
         cur.execute(STORED_FINDINGS_SQL, {"lo": lo, "hi": hi})
-        return {(r[0], r[1], r[2]): r[3] for r in cur}
+        return {(r[0], r[1], r[2]): r[3] for r in cur.fetchall()}
 
 
 def read_range(

@@ -6,7 +6,6 @@ by pool workers, are in :mod:`supervision.compliance.facts`.)
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -170,6 +169,8 @@ ONE_STAGE = f"(SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({STAG
 ONE_SCOPE = "SELECT CAST(:hi AS bigint)"
 """One institution, ``:hi``, with ``:lo`` = ``:hi`` - 1."""
 
+# The open findings of ``{scope}`` that ``{stage}`` does not hold are resolved (one re-evaluated institution;
+# a full run's workers name those gone, ``_RESOLVE_GONE_SQL``).
 _RESOLVE_SQL = """
 WITH gone AS (
   UPDATE finding f SET status = 'resolved', resolved_on = :as_of, resolved_run_id = :run
@@ -207,35 +208,74 @@ FROM written GROUP BY rule_id
 """
 
 
-def apply_lifecycle(
+def apply_institution_lifecycle(
+    session: Session, *, institution_id: int, rows: str, run_id: int, as_of: dt.date
+) -> dict[str, dict[str, int]]:
+    """The lifecycle of one re-evaluated institution: resolve its open findings that ``rows`` (its findings
+    as the JSON array of :data:`ONE_STAGE`) no longer holds, then open the new ones and refresh the changed
+    ones. Returns ``{"resolved"|"opened"|"refreshed": {rule: n}}``."""
+    args = {"rows": rows, "lo": institution_id - 1, "hi": institution_id, "run": run_id, "as_of": as_of}
+    # One institution (or a range) is a sliver of the finding table: always reach it through its indexes. The
+    # table's statistics cannot be trusted here (a first run fills an empty table within its transaction,
+    # and a fresh table is not analysed yet), and one sequential scan would dwarf the work.
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    resolved = session.execute(text(_RESOLVE_SQL.format(stage=ONE_STAGE, scope=ONE_SCOPE)), args).all()
+    written = session.execute(text(_UPSERT_SQL.format(stage=ONE_STAGE, scope=ONE_SCOPE)), args).all()
+    session.execute(text("RESET enable_seqscan"))
+    return {
+        "resolved": {r.rule_id: r.n for r in resolved},
+        "opened": {r.rule_id: r.opened for r in written if r.opened},
+        "refreshed": {r.rule_id: r.refreshed for r in written if r.refreshed},
+    }
+
+
+_RESOLVE_GONE_SQL = """
+WITH gone AS (
+  UPDATE finding f SET status = 'resolved', resolved_on = :as_of, resolved_run_id = :run
+  FROM unnest(CAST(:ids AS bigint[]), CAST(:rules AS text[]), CAST(:subjects AS text[]))
+    AS g(institution_id, rule_id, subject)
+  WHERE f.status = 'open' AND f.institution_id = g.institution_id AND f.rule_id = g.rule_id
+    AND f.subject = g.subject AND f.institution_id IN ({scope})
+  RETURNING f.rule_id)
+SELECT rule_id, count(*) AS n FROM gone GROUP BY rule_id
+"""
+
+
+def apply_range_lifecycle(
     session: Session,
     *,
-    stage: str,
-    scope: str,
     run_id: int,
     as_of: dt.date,
-    params: dict[str, Any],
-    timings: dict[str, int] | None = None,
+    lo: int,
+    hi: int,
+    gone: Sequence[tuple[int, str, str]],
+    staged: bool,
 ) -> dict[str, dict[str, int]]:
-    """Resolve the open findings of the institutions in ``scope`` (ids in ``(:lo, :hi]`` of ``params``)
-    that ``stage`` no longer holds, then open the new ones and refresh the changed ones. Returns
-    ``{"resolved"|"opened"|"refreshed": {rule: n}}``; fills ``timings`` (ms) of the two statements."""
-    args = {**params, "run": run_id, "as_of": as_of}
-    # A range or one institution is a sliver of the finding table: always reach it through its indexes. The
-    # table's statistics cannot be trusted here (a first run fills an empty table within this transaction,
-    # and a fresh table is not analysed yet), and one sequential scan per range would dwarf the work.
-    session.execute(text("SET LOCAL enable_seqscan = off"))
-    start = time.perf_counter()
-    resolved = session.execute(text(_RESOLVE_SQL.format(stage=stage, scope=scope)), args).all()
-    out: dict[str, dict[str, int]] = {"resolved": {r.rule_id: r.n for r in resolved}}
-    middle = time.perf_counter()
-    written = session.execute(text(_UPSERT_SQL.format(stage=stage, scope=scope)), args).all()
+    """The lifecycle of a full run's range ``(lo, hi]``, compared by its worker: resolve the open findings
+    ``gone`` (institution id, rule ID, subject), then, when new or changed ones are ``staged`` in
+    ``finding_stage``, open and refresh them; only for the institutions still in the run's scope. Returns
+    ``{"resolved"|"opened"|"refreshed": {rule: n}}``."""
+    out: dict[str, dict[str, int]] = {"resolved": {}, "opened": {}, "refreshed": {}}
+    if not gone and not staged:
+        return out
+    args = {"lo": lo, "hi": hi, "run": run_id, "as_of": as_of}
+    session.execute(text("SET LOCAL enable_seqscan = off"))  # as in apply_institution_lifecycle
+    if gone:
+        resolved = session.execute(
+            text(_RESOLVE_GONE_SQL.format(scope=BULK_SCOPE)),
+            {
+                **args,
+                "ids": [g[0] for g in gone],
+                "rules": [g[1] for g in gone],
+                "subjects": [g[2] for g in gone],
+            },
+        ).all()
+        out["resolved"] = {r.rule_id: r.n for r in resolved}
+    if staged:
+        written = session.execute(text(_UPSERT_SQL.format(stage=BULK_STAGE, scope=BULK_SCOPE)), args).all()
+        out["opened"] = {r.rule_id: r.opened for r in written if r.opened}
+        out["refreshed"] = {r.rule_id: r.refreshed for r in written if r.refreshed}
     session.execute(text("RESET enable_seqscan"))
-    if timings is not None:
-        timings["resolve"] = round((middle - start) * 1000)
-        timings["upsert"] = round((time.perf_counter() - middle) * 1000)
-    out["opened"] = {r.rule_id: r.opened for r in written if r.opened}
-    out["refreshed"] = {r.rule_id: r.refreshed for r in written if r.refreshed}
     return out
 
 

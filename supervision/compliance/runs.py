@@ -187,19 +187,20 @@ def run_full(
             produced.update(batch.produced)
             changes["opened"].update(batch.produced)
         else:
-            queries.stage_findings(session, batch.copy, analyze=not analyzed and bool(batch.copy))
-            analyzed = analyzed or bool(batch.copy)
-            if evaluated == len(ids):
+            # The workers compared the range with what is stored: only new and changed findings come whole.
+            # When some institutions left the scope, the counts come from the database, so the unchanged
+            # ones' keys are staged too (the lifecycle passes over them).
+            complete = evaluated == len(ids)
+            staged = batch.copy if complete else batch.copy + batch.kept
+            if staged or not complete:
+                queries.stage_findings(session, staged, analyze=not analyzed and bool(staged))
+                analyzed = analyzed or bool(staged)
+            if complete:
                 produced.update(batch.produced)
             else:
                 produced.update(queries.staged_by_rule(session))
-            written = queries.apply_lifecycle(
-                session,
-                stage=queries.BULK_STAGE,
-                scope=queries.BULK_SCOPE,
-                run_id=run_id,
-                as_of=as_of,
-                params={"lo": lo, "hi": hi},
+            written = queries.apply_range_lifecycle(
+                session, run_id=run_id, as_of=as_of, lo=lo, hi=hi, gone=batch.gone, staged=bool(batch.copy)
             )
             for k, v in written.items():
                 changes[k].update(v)

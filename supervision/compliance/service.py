@@ -82,13 +82,8 @@ def reevaluate_institution(
     session.flush()
     assert run.id is not None
     rows, produced = ev.json_rows(institution_id, evaluation)
-    changes = queries.apply_lifecycle(
-        session,
-        stage=queries.ONE_STAGE,
-        scope=queries.ONE_SCOPE,
-        run_id=run.id,
-        as_of=as_of,
-        params={"rows": rows, "lo": institution_id - 1, "hi": institution_id},
+    changes = queries.apply_institution_lifecycle(
+        session, institution_id=institution_id, rows=rows, run_id=run.id, as_of=as_of
     )
     tiers = risk.refresh(session, as_of, now=started, jurisdiction=jurisdiction, ids=[institution_id])
     elapsed = time.perf_counter() - clock
