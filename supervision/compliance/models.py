@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -126,7 +127,7 @@ class Finding(SQLModel, table=True):
     message_zh: str = Field(sa_column=Column(Text, nullable=False))
     message_en: str = Field(sa_column=Column(Text, nullable=False))
     legal_basis: str = Field(sa_column=Column(Text, nullable=False))
-    trace: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    trace: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     digest: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_column=Column(Text, nullable=False))
     first_seen_on: dt.date = Field(sa_column=Column(Date, nullable=False))

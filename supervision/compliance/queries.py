@@ -72,7 +72,7 @@ def institution_names(session: Session, ids: Sequence[int]) -> dict[int, tuple[s
 
 STAGE_COLUMNS = (
     "institution_id bigint, rule_id text, rule_version integer, severity text, subject text,"
-    " message_zh text, message_en text, legal_basis text, trace jsonb, digest text"
+    " message_zh text, message_en text, legal_basis text, trace json, digest text"
 )
 STAGE_NAMES = (
     "institution_id, rule_id, rule_version, severity, subject, message_zh, message_en, legal_basis, trace,"

@@ -1,4 +1,5 @@
-"""findings and risk tiers without a foreign key to the institution; deleted with it by a trigger
+"""findings and risk tiers lighter to write: no foreign key to the institution (a trigger deletes them with
+it), and a finding's trace kept as ``json``
 
 ``finding`` and ``institution_risk`` are derived from the registry by every evaluation, and a full run writes
 hundreds of thousands of them. A foreign key checks each row it inserts with a query that also locks the
@@ -10,6 +11,10 @@ as much as writing the findings. The keys go; what they guaranteed is kept anoth
 - the evaluations write only institutions that exist: a full run only those still in its scope, with
   deletions waiting for it while it writes; a re-evaluation holds the institution's lock, which a deletion
   takes too (``compliance.registry_changes.delete_institution``).
+
+A finding's trace is kept as ``json`` (its text as the engine wrote it), not ``jsonb``: no query looks inside
+it, a run writes hundreds of thousands at a time and reads them back only to show them, and the text is
+smaller, cheaper to check on the way in and keeps the engine's order (facts, parameters, comparison).
 
 Revision ID: 0014
 Revises: 0013
@@ -43,9 +48,11 @@ def upgrade() -> None:
         op.drop_constraint(f"fk_{table}_institution_id_institution", table, type_="foreignkey")
     op.execute(CREATE_FUNCTION)
     op.execute(CREATE_TRIGGER)
+    op.execute("ALTER TABLE finding ALTER COLUMN trace TYPE json USING trace::json")
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE finding ALTER COLUMN trace TYPE jsonb USING trace::jsonb")
     op.execute("DROP TRIGGER institution_derived_rows ON institution")
     op.execute("DROP FUNCTION delete_derived_of_institutions()")
     for table in ("finding", "institution_risk"):
