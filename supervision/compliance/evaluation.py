@@ -218,6 +218,8 @@ class StageBatch:
     """The risk tiers that differ from the stored ones, rows of ``queries.TIER_COPY_NAMES``."""
     tier_counts: Counter[str] = field(default_factory=Counter)
     """How many institutions of the range are in each tier."""
+    saw_stored: tuple[bool, bool] = (False, False)
+    """Whether the worker found open findings, and tiers, stored for the range."""
     peak_mib: float = 0.0
 
 
@@ -240,6 +242,7 @@ def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, j
     changed_at = job.started.isoformat() if job.started else ""
     stored = stored_tiers(conn, lo, hi)
     known = stored_findings(conn, lo, hi)
+    saw_stored = (bool(known), bool(stored))
     for iid, doc, statements in read_range(conn, lo, hi, ctx.as_of):
         n += 1
         evaluation = ctx.evaluate(doc, statements)
@@ -263,6 +266,7 @@ def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, j
         list(known),
         "".join(tiers).encode(),
         tier_counts,
+        saw_stored,
     )
 
 

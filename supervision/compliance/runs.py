@@ -178,10 +178,14 @@ def run_full(
         step = time.perf_counter()
         lo, hi, _ = r
         # A range whose institutions are all in scope and have nothing stored (a first run, or institutions
-        # new since the last) has nothing to compare against: its rows are appended as they come.
+        # new since the last) has nothing to compare against: its rows are appended as they come. Nothing
+        # changes a range in scope while the run goes, so the worker saw what the database holds; both must
+        # say it is empty.
         new_findings, new_tiers = (
             queries.nothing_stored(session, lo, hi) if evaluated == len(ids) else (False, False)
         )
+        new_findings = new_findings and not batch.saw_stored[0]
+        new_tiers = new_tiers and not batch.saw_stored[1]
         if new_findings:
             queries.insert_findings(session, batch.copy)
             produced.update(batch.produced)
