@@ -239,7 +239,8 @@ def stage_range(conn: psycopg.Connection[Any], ctx: Context, lo: int, hi: int, j
     tier_counts: Counter[str] = Counter()
     complaints = job.complaints
     tail = new_finding_tail(ctx.as_of, job.run_id)
-    changed_at = job.started.isoformat() if job.started else ""
+    assert job.started is not None, "a full run's job names its start"
+    changed_at = job.started.isoformat()
     stored = stored_tiers(conn, lo, hi)
     known = stored_findings(conn, lo, hi)
     saw_stored = (bool(known), bool(stored))

@@ -123,23 +123,6 @@ def stage_findings(session: Session, copy_text: bytes, *, analyze: bool) -> None
             cur.execute("ANALYZE finding_stage")
 
 
-_NOTHING_STORED_SQL = """
-SELECT NOT EXISTS (SELECT 1 FROM finding WHERE status = 'open' AND institution_id > %(lo)s
-                   AND institution_id <= %(hi)s),
-       NOT EXISTS (SELECT 1 FROM institution_risk WHERE institution_id > %(lo)s AND institution_id <= %(hi)s)
-"""
-
-
-def nothing_stored(session: Session, lo: int, hi: int) -> tuple[bool, bool]:
-    """Whether the institutions ``lo < id <= hi`` have (no open finding, no stored tier): a first run, or
-    institutions new since the last, with nothing to compare against."""
-    with raw_connection(session).cursor() as cur:
-        cur.execute(_NOTHING_STORED_SQL, {"lo": lo, "hi": hi})
-        row = cur.fetchone()
-    assert row is not None
-    return bool(row[0]), bool(row[1])
-
-
 def insert_findings(session: Session, copy_text: bytes) -> None:
     """COPY new findings (``FINDING_COPY_NAMES`` columns) straight into ``finding``: a range of a full run
     whose institutions have no open finding and are all in its scope (nothing to resolve, refresh or keep)."""

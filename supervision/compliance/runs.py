@@ -177,15 +177,13 @@ def run_full(
             timings["lock"] = elapsed_ms(step)
         step = time.perf_counter()
         lo, hi, _ = r
+        complete = evaluated == len(ids)
         # A range whose institutions are all in scope and have nothing stored (a first run, or institutions
-        # new since the last) has nothing to compare against: its rows are appended as they come. Nothing
-        # changes a range in scope while the run goes, so the worker saw what the database holds; both must
-        # say it is empty.
-        new_findings, new_tiers = (
-            queries.nothing_stored(session, lo, hi) if evaluated == len(ids) else (False, False)
-        )
-        new_findings = new_findings and not batch.saw_stored[0]
-        new_tiers = new_tiers and not batch.saw_stored[1]
+        # new since the last) has nothing to compare against: its rows are appended as they come. The worker
+        # read what is stored; nothing else writes a range in scope while the run goes (and the tables' keys
+        # would refuse a second copy of a row all the same).
+        new_findings = complete and not batch.saw_stored[0]
+        new_tiers = complete and not batch.saw_stored[1]
         if new_findings:
             queries.insert_findings(session, batch.copy)
             produced.update(batch.produced)
@@ -194,7 +192,6 @@ def run_full(
             # The workers compared the range with what is stored: only new and changed findings come whole.
             # When some institutions left the scope, the counts come from the database, so the unchanged
             # ones' keys are staged too (the lifecycle passes over them).
-            complete = evaluated == len(ids)
             staged = batch.copy if complete else batch.copy + batch.kept
             if staged or not complete:
                 queries.stage_findings(session, staged, analyze=not analyzed and bool(staged))

@@ -35,6 +35,14 @@ def _tier(session: Session, uscc: str) -> tuple[str, list[str]]:
     return row[0], list(row[1])
 
 
+def _cases(session: Session, uscc: str) -> int:
+    return int(
+        session.execute(
+            text("SELECT count(*) FROM enforcement_case WHERE uscc = :u"), {"u": uscc}
+        ).scalar_one()
+    )
+
+
 def _unsupervised() -> dict[str, Any]:
     """Prepaid packages and no supervised account: FEE-NO-ESCROW, a red tier."""
     return example_document(escrow={"mode": None, "bank": None, "account_last4": None})
@@ -62,12 +70,7 @@ def test_a_reevaluation_stores_the_tier_and_red_opens_one_case(session: Session)
     later = NOW + dt.timedelta(days=1)
     compliance.reevaluate_institution(session, iid, AS_OF + dt.timedelta(days=1), now=later)
     casework.open_risk_cases(session, now=later, jurisdiction="440106")
-    assert (
-        session.execute(
-            text("SELECT count(*) FROM enforcement_case WHERE uscc = :u"), {"u": doc["uscc"]}
-        ).scalar_one()
-        == 1
-    )
+    assert _cases(session, doc["uscc"]) == 1
 
     # Put right (green), then red again: a new case.
     fixed = {**doc, "escrow": {"mode": "bank_custody", "bank": "示例银行", "account_last4": "1234"}}
@@ -78,12 +81,7 @@ def test_a_reevaluation_stores_the_tier_and_red_opens_one_case(session: Session)
     save_institution(session, doc, now=again)
     compliance.reevaluate_institution(session, iid, AS_OF + dt.timedelta(days=2), now=again)
     casework.open_risk_cases(session, now=again, jurisdiction="440106")
-    assert (
-        session.execute(
-            text("SELECT count(*) FROM enforcement_case WHERE uscc = :u"), {"u": doc["uscc"]}
-        ).scalar_one()
-        == 2
-    )
+    assert _cases(session, doc["uscc"]) == 2
 
 
 def test_three_complaints_in_thirty_days_raise_the_tier_to_yellow(session: Session) -> None:
